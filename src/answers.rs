@@ -1,0 +1,135 @@
+//! The answers KotaDB gives, independent of the surface that asks: REST, MCP and the CLI
+//! all serialise these types, so `kotadb search --json` prints exactly the REST body.
+
+use crate::engine::search::{CompiledSearch, SearchError, SearchRequest, DEFAULT_LIMIT};
+use crate::engine::snapshot::Snapshot;
+use crate::store::{RepositoryId, SymbolHit};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// `POST /api/v1/search/code` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeSearchBody {
+    #[serde(alias = "term")]
+    pub query: String,
+    #[serde(default)]
+    pub repository: Option<String>,
+    #[serde(default)]
+    pub regex: bool,
+    #[serde(default = "default_true")]
+    pub case_sensitive: bool,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_limit() -> usize {
+    DEFAULT_LIMIT
+}
+
+impl CodeSearchBody {
+    pub fn to_request(&self) -> SearchRequest {
+        SearchRequest {
+            query: self.query.clone(),
+            regex: self.regex,
+            case_sensitive: self.case_sensitive,
+            path: self.path.clone(),
+            language: self.language.clone(),
+            limit: self.limit,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CodeResult {
+    pub repository_id: String,
+    pub path: String,
+    pub line: u64,
+    pub column: u64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeSearchResponse {
+    pub results: Vec<CodeResult>,
+    /// Every matching line, also those past `limit`.
+    pub total: u64,
+    pub truncated: bool,
+    pub took_ms: f64,
+    /// Why an empty answer is empty, when it is not simply "no match".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+/// Searches the given snapshots (in order) and merges their results under one limit.
+pub fn search_code(
+    compiled: &CompiledSearch,
+    snapshots: &[(RepositoryId, Option<Arc<Snapshot>>)],
+) -> Result<CodeSearchResponse, SearchError> {
+    let started = Instant::now();
+    let mut results = Vec::new();
+    let mut total = 0u64;
+    let mut pending = Vec::new();
+    for (id, snapshot) in snapshots {
+        let Some(snapshot) = snapshot else {
+            pending.push(id.0.clone());
+            continue;
+        };
+        let found = compiled.run(snapshot)?;
+        total += found.total;
+        let room = compiled.limit.saturating_sub(results.len());
+        results.extend(found.matches.into_iter().take(room).map(|m| CodeResult {
+            repository_id: id.0.clone(),
+            path: m.path,
+            line: m.line,
+            column: m.column,
+            text: m.text,
+        }));
+    }
+    let notice = if !results.is_empty() {
+        None
+    } else if snapshots.is_empty() {
+        Some("no repository is registered yet: index one first".to_string())
+    } else if pending.len() == snapshots.len() {
+        Some("no repository has finished indexing yet".to_string())
+    } else if !pending.is_empty() {
+        Some(format!("no match; {} repositories are not indexed yet", pending.len()))
+    } else {
+        None
+    };
+    Ok(CodeSearchResponse {
+        truncated: total > results.len() as u64,
+        results,
+        total,
+        took_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+        notice,
+    })
+}
+
+/// `POST /api/v1/symbols/search` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymbolSearchBody {
+    #[serde(alias = "query")]
+    pub pattern: String,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub repository: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SymbolSearchResponse {
+    pub results: Vec<SymbolHit>,
+}

@@ -1,0 +1,255 @@
+//! The `kotadb` command line: thin glue from arguments to the engine and the store.
+
+use crate::answers::{self, CodeSearchBody};
+use crate::config::Config;
+use crate::engine::git::Source;
+use crate::engine::parse::Analyzer;
+use crate::engine::search::CompiledSearch;
+use crate::indexer::{IndexSettings, Indexer, Progress};
+use crate::store::sqlite::SqliteStore;
+use crate::store::{NewRepository, OrganizationId, Repository, RepositoryId, Store, SymbolQuery};
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(name = "kotadb", version, about = "Code intelligence for AI coding agents")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Index a local git repository (its HEAD) or a git URL under KOTA_GIT_BASE_URL.
+    Index {
+        /// A local repository path or a git URL.
+        source: String,
+        /// Display name (default: the last path segment).
+        #[arg(long)]
+        name: Option<String>,
+        /// Branch, tag or commit to index (default: HEAD / the remote's default branch).
+        #[arg(long)]
+        branch: Option<String>,
+    },
+    /// Search code (or symbols with --symbols) in the indexed repositories.
+    Search(SearchArgs),
+    /// List the registered repositories.
+    Repositories {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// The text (or regex with --regex, or symbol pattern with --symbols) to find.
+    pub query: String,
+    /// Treat the query as a regular expression (Rust regex syntax, as ripgrep).
+    #[arg(long)]
+    pub regex: bool,
+    /// Case-insensitive.
+    #[arg(short = 'i', long = "ignore-case")]
+    pub ignore_case: bool,
+    /// Only paths matching this glob (a glob without '/' matches file names).
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Only files of this language.
+    #[arg(long = "lang")]
+    pub language: Option<String>,
+    /// Maximum results.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// A repository id, name or URL (default: all).
+    #[arg(long)]
+    pub repository: Option<String>,
+    /// Print the JSON body the REST API returns.
+    #[arg(long)]
+    pub json: bool,
+    /// Search symbol names instead of code.
+    #[arg(long)]
+    pub symbols: bool,
+    /// With --symbols: only this kind (function, class, struct, ...).
+    #[arg(long)]
+    pub kind: Option<String>,
+}
+
+/// Opens the configured database.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = &config.database_url {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            bail!("Postgres (DATABASE_URL) is not supported by this build yet; unset DATABASE_URL to use the embedded database");
+        }
+    }
+    let path = config.sqlite_path();
+    let store = SqliteStore::open(&path).await.with_context(|| format!("opening {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command {
+        Command::Index { source, name, branch } => index(&config, &source, name, branch).await,
+        Command::Search(args) => search(&config, args).await,
+        Command::Repositories { json } => {
+            let store = open_store(&config).await?;
+            let repositories = store.repositories(&OrganizationId::local()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "repositories": repositories }))?);
+            } else {
+                for r in repositories {
+                    println!("{}\t{}\t{}\t{}", r.id, r.name, r.status, r.git_url);
+                }
+            }
+            Ok(())
+        }
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+    }
+}
+
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, files: u64, _bytes: u64) {
+        self.0.set_length(files);
+    }
+    fn advance(&self, files: u64) {
+        self.0.inc(files);
+    }
+}
+
+async fn index(config: &Config, input: &str, name: Option<String>, branch: Option<String>) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let org = OrganizationId::local();
+    let source = Source::parse(input, &config.git_base_url, true)?;
+    let url = source.url();
+    let repository = match store.repository_by_url(&org, &url).await? {
+        Some(existing) => existing,
+        None => {
+            let name = name.unwrap_or_else(|| default_name(&url));
+            store.create_repository(&org, NewRepository { name, git_url: url, default_branch: branch.clone() }).await?
+        }
+    };
+    let analyzer = Arc::new(Analyzer::new()?);
+    let settings = IndexSettings { max_file_bytes: config.max_file_bytes, ..IndexSettings::default() };
+    let indexer = Indexer::new(Arc::clone(&store), analyzer, config.data_dir.clone(), settings);
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} files {wide_bar} {elapsed_precise}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let progress = Arc::new(Bar(bar.clone()));
+    let (summary, _) = indexer.index(&repository, branch, progress).await?;
+    bar.finish_and_clear();
+    let mb = summary.bytes_indexed as f64 / 1e6;
+    println!(
+        "indexed {} at {}: {} files ({} {}, {} deleted), {:.1} MB, {} symbols, {} references in {:.2} s ({:.1} MB/s); index {:.1} MB; id {}",
+        repository.name,
+        &summary.commit[..summary.commit.len().min(12)],
+        summary.files,
+        summary.files_indexed,
+        if summary.full { "read, full" } else { "changed" },
+        summary.files_deleted,
+        mb,
+        summary.symbols,
+        summary.references,
+        summary.seconds,
+        if summary.seconds > 0.0 { mb / summary.seconds } else { 0.0 },
+        summary.index_bytes as f64 / 1e6,
+        repository.id,
+    );
+    Ok(())
+}
+
+fn default_name(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/').trim_end_matches(".git");
+    trimmed.rsplit(['/', ':']).next().filter(|s| !s.is_empty()).unwrap_or("repository").to_string()
+}
+
+/// Finds repositories by id, name or URL; all of the org's when `selector` is None.
+async fn select_repositories(store: &dyn Store, selector: Option<&str>) -> anyhow::Result<Vec<Repository>> {
+    let all = store.repositories(&OrganizationId::local()).await?;
+    let Some(selector) = selector else { return Ok(all) };
+    let id = RepositoryId::parse(selector);
+    let chosen: Vec<Repository> = all
+        .into_iter()
+        .filter(|r| Some(&r.id) == id.as_ref() || r.name == selector || r.git_url == selector)
+        .collect();
+    if chosen.is_empty() {
+        bail!("unknown repository {selector:?}");
+    }
+    Ok(chosen)
+}
+
+async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let repositories = select_repositories(store.as_ref(), args.repository.as_deref()).await?;
+    if args.symbols {
+        let query = SymbolQuery {
+            pattern: args.query.clone(),
+            kind: args.kind.clone(),
+            repository: if args.repository.is_some() && repositories.len() == 1 {
+                Some(repositories[0].id.clone())
+            } else {
+                None
+            },
+            limit: args.limit.clamp(1, 10_000) as u32,
+        };
+        let results = store.search_symbols(&OrganizationId::local(), &query).await?;
+        if args.json {
+            println!("{}", serde_json::to_string(&answers::SymbolSearchResponse { results })?);
+        } else {
+            for s in results {
+                println!("{}:{}-{}\t{}\t{}", s.path, s.line_start, s.line_end, s.kind, s.name);
+            }
+        }
+        return Ok(());
+    }
+    let body = CodeSearchBody {
+        query: args.query,
+        repository: args.repository,
+        regex: args.regex,
+        case_sensitive: !args.ignore_case,
+        path: args.path,
+        language: args.language,
+        limit: args.limit,
+    };
+    let compiled = CompiledSearch::new(&body.to_request())?;
+    let mut snapshots = Vec::with_capacity(repositories.len());
+    for repository in &repositories {
+        let dir = crate::engine::snapshot::index_dir(&config.data_dir, &repository.id.0);
+        let snapshot = crate::engine::snapshot::Snapshot::load(&dir)?.map(Arc::new);
+        snapshots.push((repository.id.clone(), snapshot));
+    }
+    let response = answers::search_code(&compiled, &snapshots)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&response)?);
+    } else {
+        use std::io::Write;
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        for r in &response.results {
+            writeln!(out, "{}:{}:{}:{}", r.path, r.line, r.column, r.text)?;
+        }
+        if response.truncated {
+            writeln!(out, "[{} of {} matching lines shown; raise --limit]", response.results.len(), response.total)?;
+        }
+        if let Some(notice) = &response.notice {
+            writeln!(out, "[{notice}]")?;
+        }
+    }
+    Ok(())
+}

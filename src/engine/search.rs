@@ -1,0 +1,328 @@
+//! Code search: the index narrows the candidate files, ripgrep's own matcher confirms.
+//!
+//! Every result is a real match found by `grep-regex`/`grep-searcher`, the crates `rg` is
+//! built from, run over the same text `rg` would read (see `text`); so line numbers,
+//! columns and regex semantics are ripgrep's by construction. The trigram plan (see
+//! `trigram`) only ever removes files that cannot match, so nothing is missed.
+
+use crate::engine::lang::Language;
+use crate::engine::snapshot::Snapshot;
+use crate::engine::text::display_line;
+use crate::engine::trigram::{self, Query};
+use grep_matcher::Matcher;
+use grep_regex::{RegexMatcher, RegexMatcherBuilder};
+use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkMatch};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// The largest `limit` a caller may ask for.
+pub const MAX_LIMIT: usize = 100_000;
+pub const DEFAULT_LIMIT: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("query is empty")]
+    EmptyQuery,
+    #[error("invalid regex: {0}")]
+    InvalidRegex(String),
+    #[error("invalid path glob: {0}")]
+    InvalidGlob(String),
+    #[error("unknown language {0:?}; known: rust, python, javascript, typescript, tsx, go, c, cpp, java, ruby, csharp, php")]
+    UnknownLanguage(String),
+    #[error("limit must be between 1 and {MAX_LIMIT}")]
+    BadLimit,
+    #[error(transparent)]
+    Index(#[from] crate::engine::segment::SegmentError),
+}
+
+/// What to search for, as callers (REST, MCP, CLI) state it.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub query: String,
+    pub regex: bool,
+    pub case_sensitive: bool,
+    pub path: Option<String>,
+    pub language: Option<String>,
+    pub limit: usize,
+}
+
+impl SearchRequest {
+    pub fn literal(query: &str) -> SearchRequest {
+        SearchRequest {
+            query: query.to_string(),
+            regex: false,
+            case_sensitive: true,
+            path: None,
+            language: None,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+/// A request parsed and compiled once, then run over any number of snapshots.
+pub struct CompiledSearch {
+    matcher: RegexMatcher,
+    plan: Query,
+    path: Option<PathFilter>,
+    language: Option<Language>,
+    pub limit: usize,
+}
+
+struct PathFilter {
+    glob: globset::GlobMatcher,
+    /// A glob without '/' matches the file name in any directory, as in .gitignore.
+    basename_only: bool,
+}
+
+impl PathFilter {
+    fn matches(&self, path: &str) -> bool {
+        if self.basename_only {
+            self.glob.is_match(path.rsplit('/').next().unwrap_or(path))
+        } else {
+            self.glob.is_match(path)
+        }
+    }
+}
+
+impl CompiledSearch {
+    pub fn new(request: &SearchRequest) -> Result<CompiledSearch, SearchError> {
+        if request.query.is_empty() {
+            return Err(SearchError::EmptyQuery);
+        }
+        if request.limit == 0 || request.limit > MAX_LIMIT {
+            return Err(SearchError::BadLimit);
+        }
+        let case_insensitive = !request.case_sensitive;
+        let matcher = RegexMatcherBuilder::new()
+            .case_insensitive(case_insensitive)
+            .fixed_strings(!request.regex)
+            .line_terminator(Some(b'\n'))
+            .build(&request.query)
+            .map_err(|e| SearchError::InvalidRegex(e.to_string()))?;
+        let pattern = if request.regex { request.query.clone() } else { regex_syntax::escape(&request.query) };
+        let hir = regex_syntax::ParserBuilder::new()
+            .case_insensitive(case_insensitive)
+            .build()
+            .parse(&pattern)
+            .map_err(|e| SearchError::InvalidRegex(e.to_string()))?;
+        let plan = trigram::plan(&hir);
+        let path = match request.path.as_deref().filter(|p| !p.is_empty()) {
+            None => None,
+            Some(glob) => Some(PathFilter {
+                glob: globset::GlobBuilder::new(glob.trim_start_matches('/'))
+                    .literal_separator(true)
+                    .build()
+                    .map_err(|e| SearchError::InvalidGlob(e.to_string()))?
+                    .compile_matcher(),
+                basename_only: !glob.contains('/'),
+            }),
+        };
+        let language = match request.language.as_deref().filter(|l| !l.is_empty()) {
+            None => None,
+            Some(name) => Some(Language::parse(name).ok_or_else(|| SearchError::UnknownLanguage(name.to_string()))?),
+        };
+        Ok(CompiledSearch { matcher, plan, path, language, limit: request.limit })
+    }
+
+    /// The trigram condition candidates must satisfy (for tests and `--explain`).
+    pub fn plan(&self) -> &Query {
+        &self.plan
+    }
+}
+
+/// One matching line. `line` and `column` are 1-based; `column` is the byte column of
+/// the first match on the line, as `rg --column` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineMatch {
+    pub path: String,
+    pub line: u64,
+    pub column: u64,
+    pub text: String,
+}
+
+/// The matches of one snapshot, in path then line order.
+#[derive(Debug, Default)]
+pub struct SnapshotMatches {
+    /// At most the request's limit.
+    pub matches: Vec<LineMatch>,
+    /// Every matching line, including those beyond the limit.
+    pub total: u64,
+    /// Files the index admitted and the matcher then read.
+    pub candidates: usize,
+}
+
+enum DocSet {
+    All,
+    Ids(Vec<u32>),
+}
+
+fn evaluate(query: &Query, segment: &crate::engine::segment::Segment) -> DocSet {
+    match query {
+        Query::All => DocSet::All,
+        Query::None => DocSet::Ids(Vec::new()),
+        Query::Trigram(t) => DocSet::Ids(segment.postings(*t)),
+        Query::And(parts) => {
+            let mut acc = DocSet::All;
+            for part in parts {
+                acc = match (acc, evaluate(part, segment)) {
+                    (DocSet::All, other) | (other, DocSet::All) => other,
+                    (DocSet::Ids(a), DocSet::Ids(b)) => DocSet::Ids(intersect(&a, &b)),
+                };
+                if matches!(&acc, DocSet::Ids(ids) if ids.is_empty()) {
+                    break;
+                }
+            }
+            acc
+        }
+        Query::Or(parts) => {
+            let mut acc = Vec::new();
+            for part in parts {
+                match evaluate(part, segment) {
+                    DocSet::All => return DocSet::All,
+                    DocSet::Ids(ids) => acc = union(&acc, &ids),
+                }
+            }
+            DocSet::Ids(acc)
+        }
+    }
+}
+
+fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let mut out = Vec::with_capacity(small.len());
+    let mut from = 0;
+    for &x in small {
+        match large[from..].binary_search(&x) {
+            Ok(i) => {
+                out.push(x);
+                from += i + 1;
+            }
+            Err(i) => from += i,
+        }
+        if from >= large.len() {
+            break;
+        }
+    }
+    out
+}
+
+fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+struct Collector<'a> {
+    matcher: &'a RegexMatcher,
+    path: &'a str,
+    keep: usize,
+    matches: Vec<LineMatch>,
+    total: u64,
+}
+
+impl Sink for Collector<'_> {
+    type Error = std::io::Error;
+
+    fn matched(&mut self, _searcher: &Searcher, found: &SinkMatch<'_>) -> Result<bool, Self::Error> {
+        let first_line = found.line_number().unwrap_or(0);
+        for (offset, line) in found.lines().enumerate() {
+            self.total += 1;
+            if self.matches.len() < self.keep {
+                let start = match self.matcher.find(line) {
+                    Ok(Some(m)) => m.start(),
+                    _ => 0,
+                };
+                self.matches.push(LineMatch {
+                    path: self.path.to_string(),
+                    line: first_line + offset as u64,
+                    column: start as u64 + 1,
+                    text: display_line(line, start),
+                });
+            }
+        }
+        Ok(true)
+    }
+}
+
+fn new_searcher() -> Searcher {
+    SearcherBuilder::new()
+        .line_number(true)
+        // Binary data was cut when the file was indexed, exactly where ripgrep stops.
+        .binary_detection(BinaryDetection::none())
+        .build()
+}
+
+impl CompiledSearch {
+    /// Runs the search over one snapshot on the rayon pool.
+    pub fn run(&self, snapshot: &Snapshot) -> Result<SnapshotMatches, SearchError> {
+        let mut candidates: Vec<(usize, u32)> = Vec::new();
+        for (index, live) in snapshot.segments.iter().enumerate() {
+            let ids: Box<dyn Iterator<Item = u32>> = match evaluate(&self.plan, &live.segment) {
+                DocSet::All => Box::new(0..live.segment.doc_count()),
+                DocSet::Ids(ids) => Box::new(ids.into_iter()),
+            };
+            for id in ids {
+                if !live.is_live(id) {
+                    continue;
+                }
+                let doc = live.segment.doc(id);
+                if self.language.is_some_and(|l| doc.language != Some(l)) {
+                    continue;
+                }
+                if self.path.as_ref().is_some_and(|f| !f.matches(doc.path)) {
+                    continue;
+                }
+                candidates.push((index, id));
+            }
+        }
+        candidates.sort_by(|a, b| snapshot.path(*a).cmp(snapshot.path(*b)));
+        let keep = self.limit;
+        let per_file: Vec<Result<(Vec<LineMatch>, u64), SearchError>> = candidates
+            .par_iter()
+            .map_init(
+                || (new_searcher(), Vec::new()),
+                |(searcher, buf), &(index, id)| {
+                    let segment = &snapshot.segments[index].segment;
+                    let text = segment.text(id, buf)?;
+                    let mut collector = Collector {
+                        matcher: &self.matcher,
+                        path: segment.doc(id).path,
+                        keep,
+                        matches: Vec::new(),
+                        total: 0,
+                    };
+                    // Searching an in-memory slice cannot fail with i/o errors.
+                    let _ = searcher.search_slice(&self.matcher, text, &mut collector);
+                    Ok((collector.matches, collector.total))
+                },
+            )
+            .collect();
+        let mut out = SnapshotMatches { candidates: candidates.len(), ..Default::default() };
+        for result in per_file {
+            let (matches, total) = result?;
+            out.total += total;
+            let room = keep.saturating_sub(out.matches.len());
+            out.matches.extend(matches.into_iter().take(room));
+        }
+        Ok(out)
+    }
+}

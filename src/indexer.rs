@@ -1,0 +1,484 @@
+//! One indexing run of one repository: read the commit from git, turn changed files into
+//! search documents and records, write a segment, apply the records, publish the snapshot.
+//!
+//! Work is proportional to the change: the tree of the indexed commit is diffed against
+//! the new one and only changed paths are read, parsed and written. A full run happens
+//! when there is no usable previous index (first run, older format, a manifest that
+//! disagrees with the database after a crash, or a previous commit that is gone).
+//!
+//! Order of effects, chosen so a crash at any point loses nothing: (1) the new segment
+//! file is written under a fresh name, (2) the database transaction records the files
+//! and the commit, (3) the manifest naming the segment is renamed into place. A crash
+//! before (3) leaves a manifest whose commit disagrees with the database, which the next
+//! run detects and answers with a full rebuild.
+
+use crate::engine::deps::Resolver;
+use crate::engine::git::{self, Entry, EntryKind, GitError, Source};
+use crate::engine::lang::Language;
+use crate::engine::model::FileAnalysis;
+use crate::engine::parse::Analyzer;
+use crate::engine::segment::{self, DocInput, Segment, SegmentError};
+use crate::engine::snapshot::{index_dir, Snapshot, SnapshotError};
+use crate::engine::text::{searchable_text, Skip};
+use crate::engine::trigram::{distinct_trigrams, TrigramBitmap};
+use crate::store::{FileChanges, FileRecord, FileUpdate, Repository, ResolvedImport, Store, StoreError};
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error(transparent)]
+    Segment(#[from] SegmentError),
+    #[error("index i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("indexing task failed: {0}")]
+    Task(String),
+}
+
+/// Limits that protect indexing from hostile or huge repositories.
+#[derive(Debug, Clone)]
+pub struct IndexSettings {
+    /// Larger files are recorded as skipped and not searchable.
+    pub max_file_bytes: u64,
+    /// Larger files are searchable but not parsed for symbols (minified bundles).
+    pub max_parse_bytes: u64,
+    /// Source bytes per segment; bounds the memory of one build.
+    pub segment_bytes: u64,
+}
+
+impl Default for IndexSettings {
+    fn default() -> Self {
+        IndexSettings { max_file_bytes: 20 << 20, max_parse_bytes: 2 << 20, segment_bytes: 512 << 20 }
+    }
+}
+
+/// What an indexing run did, for the CLI summary and job records.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IndexSummary {
+    pub commit: String,
+    pub full: bool,
+    /// Files of the commit.
+    pub files: u64,
+    /// Files read and processed in this run (all of them on a full run).
+    pub files_indexed: u64,
+    pub files_deleted: u64,
+    pub bytes_indexed: u64,
+    pub symbols: u64,
+    pub references: u64,
+    pub seconds: f64,
+    pub index_bytes: u64,
+}
+
+/// Progress callbacks for a terminal progress bar; both may be called from any thread.
+pub trait Progress: Send + Sync {
+    fn start(&self, _files: u64, _bytes: u64) {}
+    fn advance(&self, _bytes: u64) {}
+}
+
+/// No progress display.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// Runs indexing for repositories, sharing the compiled parsers.
+pub struct Indexer {
+    store: Arc<dyn Store>,
+    analyzer: Arc<Analyzer>,
+    data_dir: PathBuf,
+    settings: IndexSettings,
+}
+
+struct Processed {
+    record: FileRecord,
+    doc: Option<DocInput>,
+    analysis: FileAnalysis,
+    language: Option<Language>,
+}
+
+/// The result of the synchronous part of a run.
+struct Built {
+    commit: String,
+    full: bool,
+    files: u64,
+    processed: Vec<(FileRecord, FileAnalysis, Option<Language>)>,
+    deleted: Vec<String>,
+    resolver: Resolver,
+    /// Whether files appeared, disappeared, or resolver configuration changed.
+    paths_changed: bool,
+    snapshot: Snapshot,
+    bytes: u64,
+}
+
+impl Indexer {
+    pub fn new(store: Arc<dyn Store>, analyzer: Arc<Analyzer>, data_dir: PathBuf, settings: IndexSettings) -> Indexer {
+        Indexer { store, analyzer, data_dir, settings }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Where a remote repository is cloned.
+    pub fn clone_dir(&self, repository: &Repository) -> PathBuf {
+        self.data_dir.join("repos").join(format!("{}.git", repository.id))
+    }
+
+    /// Loads the saved snapshot of a repository (None if there is none yet).
+    pub fn load_snapshot(&self, repository: &Repository) -> Result<Option<Snapshot>, IndexError> {
+        Ok(Snapshot::load(&index_dir(&self.data_dir, &repository.id.0))?)
+    }
+
+    /// Indexes `repository` at `revision` (its default branch when None) and returns the
+    /// new snapshot, already saved.
+    pub async fn index(
+        &self,
+        repository: &Repository,
+        revision: Option<String>,
+        progress: Arc<dyn Progress>,
+    ) -> Result<(IndexSummary, Arc<Snapshot>), IndexError> {
+        let started = Instant::now();
+        let source = if repository.git_url.contains("://") || repository.git_url.starts_with("git@") {
+            Source::Remote(repository.git_url.clone())
+        } else {
+            Source::Local(PathBuf::from(&repository.git_url))
+        };
+        let job = BuildJob {
+            source,
+            clone_dir: self.clone_dir(repository),
+            index_dir: index_dir(&self.data_dir, &repository.id.0),
+            revision: revision.or_else(|| repository.default_branch.clone()),
+            indexed_commit: repository.last_indexed_commit.clone(),
+            known_files: self.store.files(&repository.id).await?.into_iter().map(|f| f.path).collect(),
+            analyzer: Arc::clone(&self.analyzer),
+            settings: self.settings.clone(),
+            progress,
+        };
+        let built = tokio::task::spawn_blocking(move || job.run())
+            .await
+            .map_err(|e| IndexError::Task(e.to_string()))??;
+
+        let mut changes = FileChanges { commit: built.commit.clone(), deletes: built.deleted.clone(), ..Default::default() };
+        let mut symbols = 0u64;
+        let mut references = 0u64;
+        let changed_paths: HashSet<&str> = built.processed.iter().map(|(r, _, _)| r.path.as_str()).collect();
+        for (record, analysis, language) in &built.processed {
+            symbols += analysis.symbols.len() as u64;
+            references += analysis.references.len() as u64;
+            let imports = match language {
+                Some(language) => resolve_all(&built.resolver, &record.path, *language, &analysis.imports),
+                None => Vec::new(),
+            };
+            changes.upserts.push(FileUpdate { file: record.clone(), analysis: analysis.clone(), imports });
+        }
+        if built.paths_changed && !built.full {
+            let mut reresolved = Vec::new();
+            for stored in self.store.imports(&repository.id).await? {
+                if changed_paths.contains(stored.path.as_str()) {
+                    continue;
+                }
+                let Some(language) = Language::from_path(&stored.path) else { continue };
+                let import = crate::engine::model::Import { spec: stored.spec, kind: stored.kind, line: stored.line };
+                let targets = built.resolver.resolve(&stored.path, language, &import);
+                reresolved.push((
+                    stored.path,
+                    ResolvedImport { spec: import.spec, kind: import.kind, line: import.line, targets },
+                ));
+            }
+            changes.reresolved = Some(reresolved);
+        }
+        self.store.apply_changes(&repository.id, &changes).await?;
+
+        let dir = index_dir(&self.data_dir, &repository.id.0);
+        let snapshot = built.snapshot;
+        let saved = snapshot.clone();
+        tokio::task::spawn_blocking(move || saved.save(&dir))
+            .await
+            .map_err(|e| IndexError::Task(e.to_string()))??;
+        let summary = IndexSummary {
+            commit: built.commit,
+            full: built.full,
+            files: built.files,
+            files_indexed: built.processed.len() as u64,
+            files_deleted: built.deleted.len() as u64,
+            bytes_indexed: built.bytes,
+            symbols,
+            references,
+            seconds: started.elapsed().as_secs_f64(),
+            index_bytes: snapshot.byte_len(),
+        };
+        Ok((summary, Arc::new(snapshot)))
+    }
+}
+
+fn resolve_all(
+    resolver: &Resolver,
+    path: &str,
+    language: Language,
+    imports: &[crate::engine::model::Import],
+) -> Vec<ResolvedImport> {
+    imports
+        .iter()
+        .map(|import| ResolvedImport {
+            spec: import.spec.clone(),
+            kind: import.kind,
+            line: import.line,
+            targets: resolver.resolve(path, language, import),
+        })
+        .collect()
+}
+
+/// Everything the blocking part of a run needs, owned, so it can move to a worker thread.
+struct BuildJob {
+    source: Source,
+    clone_dir: PathBuf,
+    index_dir: PathBuf,
+    revision: Option<String>,
+    indexed_commit: Option<String>,
+    known_files: Vec<String>,
+    analyzer: Arc<Analyzer>,
+    settings: IndexSettings,
+    progress: Arc<dyn Progress>,
+}
+
+thread_local! {
+    /// Per-thread scratch bitmap for trigram deduplication (2 MiB, reused).
+    static BITMAP: RefCell<TrigramBitmap> = RefCell::new(TrigramBitmap::default());
+}
+
+impl BuildJob {
+    fn run(self) -> Result<Built, IndexError> {
+        let repo = git::open(&self.source, &self.clone_dir)?;
+        let commit = git::resolve_commit(&repo, self.revision.as_deref())?;
+        let entries = git::tree_entries(&repo, commit)?;
+        let files: Vec<&Entry> = entries.iter().filter(|e| e.kind == EntryKind::File).collect();
+        std::fs::create_dir_all(&self.index_dir)?;
+
+        // Incremental only from a snapshot that agrees with the database.
+        let previous = Snapshot::load(&self.index_dir)?
+            .filter(|s| Some(&s.commit) == self.indexed_commit.as_ref() && git::has_commit(&repo, &s.commit));
+        let (full, to_index, deleted, paths_changed, base) = match previous {
+            Some(previous) if previous.commit == commit.to_string() => {
+                (false, Vec::new(), Vec::new(), false, previous)
+            }
+            Some(previous) => {
+                let old = git2::Oid::from_str(&previous.commit).map_err(GitError::Git)?;
+                let changed: HashSet<String> = git::changed_paths(&repo, old, commit)?.into_iter().collect();
+                let now: HashSet<&str> = files.iter().map(|e| e.path.as_str()).collect();
+                let to_index: Vec<&Entry> = files.iter().copied().filter(|e| changed.contains(&e.path)).collect();
+                let known: HashSet<&str> = self.known_files.iter().map(String::as_str).collect();
+                let deleted: Vec<String> =
+                    changed.iter().filter(|p| !now.contains(p.as_str()) && known.contains(p.as_str())).cloned().collect();
+                let added = to_index.iter().any(|e| !known.contains(e.path.as_str()));
+                let config = changed.iter().any(|p| Resolver::is_config_path(p));
+                let paths_changed = added || !deleted.is_empty() || config;
+                (false, to_index, deleted, paths_changed, previous)
+            }
+            None => {
+                let now: HashSet<&str> = files.iter().map(|e| e.path.as_str()).collect();
+                let deleted = self.known_files.iter().filter(|p| !now.contains(p.as_str())).cloned().collect();
+                (true, files.clone(), deleted, true, Snapshot::empty())
+            }
+        };
+
+        let config_reader = |path: &str| -> Option<Vec<u8>> {
+            let entry = entries.binary_search_by(|e| e.path.as_str().cmp(path)).ok().map(|i| &entries[i])?;
+            let blob = repo.find_blob(entry.blob).ok()?;
+            (blob.size() <= 1 << 20).then(|| blob.content().to_vec())
+        };
+        let resolver = Resolver::new(files.iter().map(|e| e.path.as_str()), &config_reader);
+
+        let total_bytes = to_index.len() as u64;
+        self.progress.start(to_index.len() as u64, total_bytes);
+        let repo_path = repo.path().to_path_buf();
+        drop(repo);
+
+        // Process in batches of bounded source size; each batch becomes one segment.
+        let mut processed_all = Vec::with_capacity(to_index.len());
+        let mut new_segments: Vec<(String, Arc<Segment>)> = Vec::new();
+        let bytes_done = AtomicU64::new(0);
+        let mut start = 0;
+        while start < to_index.len() {
+            let batch = &to_index[start..];
+            let processed = self.process_batch(&repo_path, batch, &bytes_done, true)?;
+            start += processed.len();
+            let (segment_file, segment, rest) = self.write_segment(processed)?;
+            if let Some(segment) = segment {
+                new_segments.push((segment_file, segment));
+            }
+            processed_all.extend(rest);
+        }
+
+        // Publish: replaced paths die in older segments, new segments are appended.
+        let mut replaced: Vec<String> = processed_all.iter().map(|(r, _, _): &(FileRecord, _, _)| r.path.clone()).collect();
+        replaced.extend(deleted.iter().cloned());
+        let commit_text = commit.to_string();
+        let mut snapshot = base.apply(&commit_text, None, &replaced);
+        for added in new_segments {
+            snapshot = snapshot.apply(&commit_text, Some(added), &[]);
+        }
+        if !full && snapshot.needs_merge() {
+            snapshot = self.rebuild(&repo_path, &files, &commit_text)?;
+        }
+        Ok(Built {
+            commit: commit_text,
+            full,
+            files: files.len() as u64,
+            bytes: bytes_done.load(Ordering::Relaxed),
+            processed: processed_all,
+            deleted,
+            resolver,
+            paths_changed,
+            snapshot,
+        })
+    }
+
+    /// Reads and processes files until the batch's source bytes reach the segment size.
+    fn process_batch(
+        &self,
+        repo_path: &Path,
+        batch: &[&Entry],
+        bytes_done: &AtomicU64,
+        parse: bool,
+    ) -> Result<Vec<Processed>, IndexError> {
+        // Pick the prefix of the batch that fits one segment, by blob size.
+        let sizing = git2::Repository::open(repo_path).map_err(GitError::Git)?;
+        let odb = sizing.odb().map_err(GitError::Git)?;
+        let mut budget = 0u64;
+        let mut take = 0;
+        for entry in batch {
+            let size = odb.read_header(entry.blob).map(|(size, _)| size as u64).unwrap_or(0);
+            budget += size.min(self.settings.max_file_bytes);
+            take += 1;
+            if budget >= self.settings.segment_bytes {
+                break;
+            }
+        }
+        batch[..take]
+            .par_iter()
+            .map_init(
+                || git2::Repository::open(repo_path),
+                |repo, entry| {
+                    let repo = repo.as_ref().map_err(|e| GitError::Git(git2::Error::from_str(&e.to_string())))?;
+                    let processed = self.process_file(repo, entry, parse)?;
+                    bytes_done.fetch_add(processed.record.size_bytes, Ordering::Relaxed);
+                    self.progress.advance(1);
+                    Ok(processed)
+                },
+            )
+            .collect()
+    }
+
+    fn process_file(&self, repo: &git2::Repository, entry: &Entry, parse: bool) -> Result<Processed, IndexError> {
+        let language = Language::from_path(&entry.path);
+        let odb = repo.odb().map_err(GitError::Git)?;
+        let (size, _) = odb.read_header(entry.blob).map_err(GitError::Git)?;
+        let mut record = FileRecord {
+            path: entry.path.clone(),
+            content_hash: entry.blob.to_string(),
+            language: language.map(|l| l.name().to_string()),
+            size_bytes: size as u64,
+            skipped: None,
+        };
+        if size as u64 > self.settings.max_file_bytes {
+            record.skipped = Some("too_large");
+            return Ok(Processed { record, doc: None, analysis: FileAnalysis::default(), language });
+        }
+        let blob = repo.find_blob(entry.blob).map_err(GitError::Git)?;
+        let text = match searchable_text(blob.content(), self.settings.max_file_bytes) {
+            Ok(text) => text,
+            Err(skip) => {
+                record.skipped = Some(match skip {
+                    Skip::Binary => "binary",
+                    Skip::TooLarge => "too_large",
+                });
+                return Ok(Processed { record, doc: None, analysis: FileAnalysis::default(), language });
+            }
+        };
+        let trigrams = BITMAP.with(|bitmap| distinct_trigrams(&text, &mut bitmap.borrow_mut()));
+        let mut blob_id = [0u8; 20];
+        blob_id.copy_from_slice(&entry.blob.as_bytes()[..20]);
+        let doc = DocInput {
+            path: entry.path.clone(),
+            blob_id,
+            language,
+            text_len: text.len() as u32,
+            compressed: lz4_flex::block::compress(&text),
+            trigrams,
+        };
+        let analysis = match language {
+            Some(language) if parse && text.len() as u64 <= self.settings.max_parse_bytes => {
+                let analyzer = &self.analyzer;
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyzer.analyze(language, &text))) {
+                    Ok(Ok(analysis)) => analysis,
+                    Ok(Err(error)) => {
+                        tracing::warn!(path = %entry.path, %error, "file not parsed");
+                        FileAnalysis::default()
+                    }
+                    Err(_) => {
+                        tracing::error!(path = %entry.path, "parser panicked; file indexed for search only");
+                        FileAnalysis::default()
+                    }
+                }
+            }
+            _ => FileAnalysis::default(),
+        };
+        Ok(Processed { record, doc: Some(doc), analysis, language })
+    }
+
+    /// Writes the documents of a batch as a new segment file.
+    #[allow(clippy::type_complexity)]
+    fn write_segment(
+        &self,
+        processed: Vec<Processed>,
+    ) -> Result<(String, Option<Arc<Segment>>, Vec<(FileRecord, FileAnalysis, Option<Language>)>), IndexError> {
+        let mut docs = Vec::new();
+        let mut rest = Vec::with_capacity(processed.len());
+        for p in processed {
+            if let Some(doc) = p.doc {
+                docs.push(doc);
+            }
+            rest.push((p.record, p.analysis, p.language));
+        }
+        let file = format!("seg-{}.kseg", uuid::Uuid::new_v4());
+        if docs.is_empty() {
+            return Ok((file, None, rest));
+        }
+        let path = self.index_dir.join(&file);
+        segment::write(&path, docs)?;
+        Ok((file, Some(Arc::new(Segment::open(&path)?)), rest))
+    }
+
+    /// Rebuilds the whole search index of a commit (no parsing), when incremental
+    /// segments have piled up.
+    fn rebuild(&self, repo_path: &Path, files: &[&Entry], commit: &str) -> Result<Snapshot, IndexError> {
+        let mut snapshot = Snapshot::empty();
+        let ignored = AtomicU64::new(0);
+        let mut start = 0;
+        while start < files.len() {
+            let processed = self.process_batch(repo_path, &files[start..], &ignored, false)?;
+            start += processed.len();
+            let (file, segment, _) = self.write_segment(processed)?;
+            if let Some(segment) = segment {
+                snapshot = snapshot.apply(commit, Some((file, segment)), &[]);
+            }
+        }
+        Ok(Snapshot { commit: commit.to_string(), ..snapshot })
+    }
+}
+
+/// The map from repository id to loaded snapshot used by local (CLI) searches.
+pub type Snapshots = HashMap<String, Arc<Snapshot>>;

@@ -1,0 +1,21 @@
+//! The `kotadb` binary: parses arguments and hands over to `kotadb::cli`.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = kotadb::cli::Cli::parse();
+    match kotadb::cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("kotadb: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! The embedded default: one SQLite file under the data directory, in WAL mode so
+//! readers never wait for the indexer's write transaction.
+
+use super::*;
+use crate::engine::model::ReferenceKind;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
+const ROWS_PER_INSERT: usize = 400;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn repository_from_row(row: &sqlx::sqlite::SqliteRow) -> Repository {
+    Repository {
+        id: RepositoryId(row.get("id")),
+        name: row.get("name"),
+        git_url: row.get("git_url"),
+        default_branch: row.get("default_branch"),
+        status: row.get("status"),
+        last_indexed_commit: row.get("last_indexed_commit"),
+        last_indexed_at: row.get("last_indexed_at"),
+        created_at: row.get("created_at"),
+    }
+}
+
+/// `SELECT <repository columns> FROM repositories <rest>`, as one static string.
+macro_rules! select_repositories {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, name, git_url, default_branch, status, last_indexed_commit, last_indexed_at, created_at FROM repositories ",
+            $rest
+        )
+    };
+}
+
+fn import_kind_name(kind: ImportKind) -> &'static str {
+    match kind {
+        ImportKind::Path => "path",
+        ImportKind::Module => "module",
+        ImportKind::IncludeLocal => "include_local",
+        ImportKind::IncludeSystem => "include_system",
+        ImportKind::RustMod => "rust_mod",
+    }
+}
+
+fn import_kind_from(name: &str) -> ImportKind {
+    match name {
+        "path" => ImportKind::Path,
+        "include_local" => ImportKind::IncludeLocal,
+        "include_system" => ImportKind::IncludeSystem,
+        "rust_mod" => ImportKind::RustMod,
+        _ => ImportKind::Module,
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+struct DependencyRow<'a> {
+    file_id: i64,
+    source_path: &'a str,
+    import: &'a ResolvedImport,
+}
+
+async fn insert_dependencies(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    repository: &str,
+    rows: &[DependencyRow<'_>],
+) -> StoreResult<()> {
+    // Expand each import into one row per target, or one row with no target.
+    let mut flat: Vec<(&DependencyRow, Option<&str>)> = Vec::new();
+    for row in rows {
+        if row.import.targets.is_empty() {
+            flat.push((row, None));
+        }
+        for target in &row.import.targets {
+            flat.push((row, Some(target.as_str())));
+        }
+    }
+    for chunk in flat.chunks(ROWS_PER_INSERT) {
+        let mut builder = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO dependencies (repository_id, file_id, source_path, target_path, spec, import_kind, line) ",
+        );
+        builder.push_values(chunk, |mut b, (row, target)| {
+            b.push_bind(repository)
+                .push_bind(row.file_id)
+                .push_bind(row.source_path)
+                .push_bind(*target)
+                .push_bind(&row.import.spec)
+                .push_bind(import_kind_name(row.import.kind))
+                .push_bind(row.import.line as i64);
+        });
+        builder.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn create_repository(&self, org: &OrganizationId, new: NewRepository) -> StoreResult<Repository> {
+        let id = RepositoryId::new_random();
+        let result = sqlx::query(
+            "INSERT INTO repositories (id, organization_id, name, git_url, default_branch) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&id.0)
+        .bind(&org.0)
+        .bind(&new.name)
+        .bind(&new.git_url)
+        .bind(&new.default_branch)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::Conflict(format!("repository {} is already registered", new.git_url)))
+            }
+            other => other?,
+        };
+        self.repository(org, &id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn repository(&self, org: &OrganizationId, id: &RepositoryId) -> StoreResult<Option<Repository>> {
+        let row = sqlx::query(select_repositories!("WHERE id = ? AND organization_id = ?"))
+        .bind(&id.0)
+        .bind(&org.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(repository_from_row))
+    }
+
+    async fn repository_by_url(&self, org: &OrganizationId, git_url: &str) -> StoreResult<Option<Repository>> {
+        let row = sqlx::query(select_repositories!("WHERE git_url = ? AND organization_id = ?"))
+        .bind(git_url)
+        .bind(&org.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(repository_from_row))
+    }
+
+    async fn repositories(&self, org: &OrganizationId) -> StoreResult<Vec<Repository>> {
+        let rows = sqlx::query(select_repositories!("WHERE organization_id = ? ORDER BY name, id"))
+        .bind(&org.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(repository_from_row).collect())
+    }
+
+    async fn delete_repository(&self, org: &OrganizationId, id: &RepositoryId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM repositories WHERE id = ? AND organization_id = ?")
+            .bind(&id.0)
+            .bind(&org.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_repository_status(&self, id: &RepositoryId, status: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE repositories SET status = ?, updated_at = ? WHERE id = ?")
+            .bind(status)
+            .bind(now())
+            .bind(&id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn apply_changes(&self, id: &RepositoryId, changes: &FileChanges) -> StoreResult<()> {
+        let repository = id.0.as_str();
+        let mut tx = self.pool.begin().await?;
+        for chunk in changes.deletes.chunks(ROWS_PER_INSERT) {
+            let mut builder = QueryBuilder::<Sqlite>::new("DELETE FROM indexed_files WHERE repository_id = ");
+            builder.push_bind(repository).push(" AND path IN (");
+            let mut separated = builder.separated(", ");
+            for path in chunk {
+                separated.push_bind(path);
+            }
+            builder.push(")");
+            builder.build().execute(&mut *tx).await?;
+        }
+        let upsert_paths: Vec<&str> = changes.upserts.iter().map(|u| u.file.path.as_str()).collect();
+        for chunk in upsert_paths.chunks(ROWS_PER_INSERT) {
+            let mut builder = QueryBuilder::<Sqlite>::new("DELETE FROM indexed_files WHERE repository_id = ");
+            builder.push_bind(repository).push(" AND path IN (");
+            let mut separated = builder.separated(", ");
+            for path in chunk {
+                separated.push_bind(*path);
+            }
+            builder.push(")");
+            builder.build().execute(&mut *tx).await?;
+        }
+        let mut file_ids: HashMap<String, i64> = HashMap::with_capacity(changes.upserts.len());
+        for chunk in changes.upserts.chunks(ROWS_PER_INSERT) {
+            let mut builder = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO indexed_files (repository_id, path, content_hash, language, size_bytes, skipped) ",
+            );
+            builder.push_values(chunk, |mut b, update| {
+                b.push_bind(repository)
+                    .push_bind(&update.file.path)
+                    .push_bind(&update.file.content_hash)
+                    .push_bind(&update.file.language)
+                    .push_bind(update.file.size_bytes as i64)
+                    .push_bind(update.file.skipped);
+            });
+            builder.push(" RETURNING id, path");
+            for row in builder.build().fetch_all(&mut *tx).await? {
+                file_ids.insert(row.get("path"), row.get("id"));
+            }
+        }
+        let mut symbols = Vec::new();
+        let mut references = Vec::new();
+        let mut dependencies = Vec::new();
+        for update in &changes.upserts {
+            let Some(&file_id) = file_ids.get(&update.file.path) else { continue };
+            symbols.extend(update.analysis.symbols.iter().map(|s| (file_id, s)));
+            references.extend(update.analysis.references.iter().map(|r| (file_id, r)));
+            dependencies.extend(update.imports.iter().map(|import| DependencyRow {
+                file_id,
+                source_path: &update.file.path,
+                import,
+            }));
+        }
+        for chunk in symbols.chunks(ROWS_PER_INSERT) {
+            let mut builder = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO symbols (repository_id, file_id, name, kind, line_start, line_end) ",
+            );
+            builder.push_values(chunk, |mut b, (file_id, s)| {
+                b.push_bind(repository)
+                    .push_bind(*file_id)
+                    .push_bind(&s.name)
+                    .push_bind(&s.kind)
+                    .push_bind(s.line_start as i64)
+                    .push_bind(s.line_end as i64);
+            });
+            builder.build().execute(&mut *tx).await?;
+        }
+        for chunk in references.chunks(ROWS_PER_INSERT) {
+            let mut builder = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO \"references\" (repository_id, file_id, name, kind, line, \"column\") ",
+            );
+            builder.push_values(chunk, |mut b, (file_id, r)| {
+                b.push_bind(repository)
+                    .push_bind(*file_id)
+                    .push_bind(&r.name)
+                    .push_bind(r.kind.name())
+                    .push_bind(r.line as i64)
+                    .push_bind(r.column as i64);
+            });
+            builder.build().execute(&mut *tx).await?;
+        }
+        if let Some(reresolved) = &changes.reresolved {
+            sqlx::query("DELETE FROM dependencies WHERE repository_id = ?")
+                .bind(repository)
+                .execute(&mut *tx)
+                .await?;
+            let all_ids: HashMap<String, i64> =
+                sqlx::query("SELECT id, path FROM indexed_files WHERE repository_id = ?")
+                    .bind(repository)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|row| (row.get("path"), row.get("id")))
+                    .collect();
+            let rows: Vec<DependencyRow> = reresolved
+                .iter()
+                .filter_map(|(path, import)| {
+                    all_ids.get(path).map(|&file_id| DependencyRow { file_id, source_path: path, import })
+                })
+                .collect();
+            insert_dependencies(&mut tx, repository, &rows).await?;
+        }
+        insert_dependencies(&mut tx, repository, &dependencies).await?;
+        sqlx::query(
+            "UPDATE repositories SET last_indexed_commit = ?, last_indexed_at = ?, updated_at = ?, status = 'ready' WHERE id = ?",
+        )
+        .bind(&changes.commit)
+        .bind(now())
+        .bind(now())
+        .bind(repository)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn imports(&self, id: &RepositoryId) -> StoreResult<Vec<StoredImport>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT source_path, spec, import_kind, line FROM dependencies WHERE repository_id = ? ORDER BY source_path, line",
+        )
+        .bind(&id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| StoredImport {
+                path: row.get("source_path"),
+                spec: row.get("spec"),
+                kind: import_kind_from(row.get::<&str, _>("import_kind")),
+                line: row.get::<i64, _>("line") as u32,
+            })
+            .collect())
+    }
+
+    async fn files(&self, id: &RepositoryId) -> StoreResult<Vec<FileRecord>> {
+        let rows = sqlx::query(
+            "SELECT path, content_hash, language, size_bytes, skipped FROM indexed_files WHERE repository_id = ? ORDER BY path",
+        )
+        .bind(&id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| FileRecord {
+                path: row.get("path"),
+                content_hash: row.get("content_hash"),
+                language: row.get("language"),
+                size_bytes: row.get::<i64, _>("size_bytes") as u64,
+                skipped: match row.get::<Option<&str>, _>("skipped") {
+                    Some("binary") => Some("binary"),
+                    Some("too_large") => Some("too_large"),
+                    Some(_) => Some("other"),
+                    None => None,
+                },
+            })
+            .collect())
+    }
+
+    async fn search_symbols(&self, org: &OrganizationId, query: &SymbolQuery) -> StoreResult<Vec<SymbolHit>> {
+        let escaped = like_escape(&query.pattern);
+        let mut builder = QueryBuilder::<Sqlite>::new(
+            "SELECT s.repository_id, s.name, s.kind, f.path, s.line_start, s.line_end FROM symbols s \
+             JOIN indexed_files f ON f.id = s.file_id JOIN repositories r ON r.id = s.repository_id \
+             WHERE r.organization_id = ",
+        );
+        builder.push_bind(&org.0);
+        builder.push(" AND s.name LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+        if let Some(kind) = &query.kind {
+            builder.push(" AND s.kind = ").push_bind(kind);
+        }
+        if let Some(repository) = &query.repository {
+            builder.push(" AND s.repository_id = ").push_bind(&repository.0);
+        }
+        builder
+            .push(" ORDER BY CASE WHEN s.name = ")
+            .push_bind(&query.pattern)
+            .push(" THEN 0 WHEN s.name LIKE ")
+            .push_bind(escaped.clone())
+            .push(" ESCAPE '\\' THEN 1 WHEN s.name LIKE ")
+            .push_bind(format!("{escaped}%"))
+            .push(" ESCAPE '\\' THEN 2 ELSE 3 END, length(s.name), s.name, f.path, s.line_start LIMIT ")
+            .push_bind(query.limit as i64);
+        let rows = builder.build().fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(|row| SymbolHit {
+                repository_id: row.get("repository_id"),
+                name: row.get("name"),
+                kind: row.get("kind"),
+                path: row.get("path"),
+                line_start: row.get::<i64, _>("line_start") as u32,
+                line_end: row.get::<i64, _>("line_end") as u32,
+            })
+            .collect())
+    }
+
+    async fn find_references(
+        &self,
+        org: &OrganizationId,
+        name: &str,
+        repository: Option<&RepositoryId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ReferenceHit>> {
+        let mut builder = QueryBuilder::<Sqlite>::new(
+            "SELECT x.repository_id, f.path, x.line, x.\"column\", x.kind FROM \"references\" x \
+             JOIN indexed_files f ON f.id = x.file_id JOIN repositories r ON r.id = x.repository_id \
+             WHERE r.organization_id = ",
+        );
+        builder.push_bind(&org.0).push(" AND x.name = ").push_bind(name);
+        if let Some(repository) = repository {
+            builder.push(" AND x.repository_id = ").push_bind(&repository.0);
+        }
+        builder.push(" ORDER BY x.repository_id, f.path, x.line, x.\"column\" LIMIT ").push_bind(limit as i64);
+        let rows = builder.build().fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(|row| ReferenceHit {
+                repository_id: row.get("repository_id"),
+                path: row.get("path"),
+                line: row.get::<i64, _>("line") as u32,
+                column: row.get::<i64, _>("column") as u32,
+                kind: ReferenceKind::parse(row.get("kind")).map_or("reference", ReferenceKind::name).to_string(),
+            })
+            .collect())
+    }
+
+    async fn edges(&self, id: &RepositoryId, paths: &[String], direction: EdgeDirection) -> StoreResult<Vec<(String, String)>> {
+        let (from, to) = match direction {
+            EdgeDirection::Dependencies => ("source_path", "target_path"),
+            EdgeDirection::Dependents => ("target_path", "source_path"),
+        };
+        let mut edges = Vec::new();
+        for chunk in paths.chunks(ROWS_PER_INSERT) {
+            let mut builder = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT DISTINCT {from} AS a, {to} AS b FROM dependencies WHERE target_path IS NOT NULL AND repository_id = "
+            ));
+            builder.push_bind(&id.0).push(format!(" AND {from} IN ("));
+            let mut separated = builder.separated(", ");
+            for path in chunk {
+                separated.push_bind(path);
+            }
+            builder.push(")");
+            for row in builder.build().fetch_all(&self.pool).await? {
+                edges.push((row.get("a"), row.get("b")));
+            }
+        }
+        Ok(edges)
+    }
+}
