@@ -102,7 +102,10 @@ pub fn search_code(
     } else if pending.len() == snapshots.len() {
         Some("no repository has finished indexing yet".to_string())
     } else if !pending.is_empty() {
-        Some(format!("no match; {} repositories are not indexed yet", pending.len()))
+        Some(format!(
+            "no match; {} repositories are not indexed yet",
+            pending.len()
+        ))
     } else {
         None
     };
@@ -132,4 +135,101 @@ pub struct SymbolSearchBody {
 #[derive(Debug, Clone, Serialize)]
 pub struct SymbolSearchResponse {
     pub results: Vec<SymbolHit>,
+}
+
+/// `POST /api/v1/references` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferencesBody {
+    #[serde(alias = "name")]
+    pub symbol: String,
+    #[serde(default)]
+    pub repository: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferencesResponse {
+    pub results: Vec<crate::store::ReferenceHit>,
+}
+
+/// Which way `search_dependencies` walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Dependencies,
+    Dependents,
+    Both,
+}
+
+/// `POST /api/v1/dependencies` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DependenciesBody {
+    pub repository: String,
+    #[serde(alias = "file_path")]
+    pub path: String,
+    #[serde(default = "default_direction")]
+    pub direction: Direction,
+    #[serde(default = "default_depth")]
+    pub depth: u32,
+}
+
+fn default_direction() -> Direction {
+    Direction::Both
+}
+
+fn default_depth() -> u32 {
+    1
+}
+
+/// The deepest dependency walk a caller may ask for.
+pub const MAX_DEPTH: u32 = 10;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DependencyResult {
+    pub path: String,
+    pub depth: u32,
+    /// `dependency` (the file imports it, maybe indirectly) or `dependent` (it imports the file).
+    pub direction: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DependenciesResponse {
+    pub results: Vec<DependencyResult>,
+}
+
+/// Walks the import graph of one repository from `path`.
+pub async fn search_dependencies(
+    store: &dyn crate::store::Store,
+    repository: &RepositoryId,
+    path: &str,
+    direction: Direction,
+    depth: u32,
+) -> Result<DependenciesResponse, crate::store::StoreError> {
+    use crate::store::EdgeDirection;
+    let depth = depth.clamp(1, MAX_DEPTH);
+    let mut results = Vec::new();
+    let wanted: &[(EdgeDirection, &'static str)] = match direction {
+        Direction::Dependencies => &[(EdgeDirection::Dependencies, "dependency")],
+        Direction::Dependents => &[(EdgeDirection::Dependents, "dependent")],
+        Direction::Both => &[
+            (EdgeDirection::Dependencies, "dependency"),
+            (EdgeDirection::Dependents, "dependent"),
+        ],
+    };
+    for &(edge_direction, label) in wanted {
+        let reached = crate::engine::deps::walk(path, depth, async |frontier: &[String]| {
+            let edges = store.edges(repository, frontier, edge_direction).await?;
+            Ok::<_, crate::store::StoreError>(edges.into_iter().map(|(_, to)| to).collect())
+        })
+        .await?;
+        results.extend(reached.into_iter().map(|(path, depth)| DependencyResult {
+            path,
+            depth,
+            direction: label,
+        }));
+    }
+    Ok(DependenciesResponse { results })
 }

@@ -12,7 +12,12 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<String>,
     /// Remote repositories must be under this URL.
-    #[arg(long, env = "KOTA_GIT_BASE_URL", default_value = "https://github.com", global = true)]
+    #[arg(
+        long,
+        env = "KOTA_GIT_BASE_URL",
+        default_value = "https://github.com",
+        global = true
+    )]
     pub git_base_url: String,
     /// Files larger than this many bytes are recorded but not searchable.
     #[arg(long, env = "KOTADB_MAX_FILE_BYTES", default_value_t = 20 << 20, global = true)]

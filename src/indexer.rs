@@ -16,12 +16,15 @@ use crate::engine::deps::Resolver;
 use crate::engine::git::{self, Entry, EntryKind, GitError, Source};
 use crate::engine::lang::Language;
 use crate::engine::model::FileAnalysis;
+use crate::engine::model::Import;
 use crate::engine::parse::Analyzer;
 use crate::engine::segment::{self, DocInput, Segment, SegmentError};
 use crate::engine::snapshot::{index_dir, Snapshot, SnapshotError};
 use crate::engine::text::{searchable_text, Skip};
 use crate::engine::trigram::{distinct_trigrams, TrigramBitmap};
-use crate::store::{FileChanges, FileRecord, FileUpdate, Repository, ResolvedImport, Store, StoreError};
+use crate::store::{
+    FileRecord, FileUpdate, Repository, ResolvedImport, Store, StoreError, StoredImport,
+};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -59,7 +62,11 @@ pub struct IndexSettings {
 
 impl Default for IndexSettings {
     fn default() -> Self {
-        IndexSettings { max_file_bytes: 20 << 20, max_parse_bytes: 2 << 20, segment_bytes: 512 << 20 }
+        IndexSettings {
+            max_file_bytes: 20 << 20,
+            max_parse_bytes: 2 << 20,
+            segment_bytes: 512 << 20,
+        }
     }
 }
 
@@ -105,13 +112,21 @@ struct Processed {
     language: Option<Language>,
 }
 
+/// A unit of work streamed from the build to the database writer.
+enum Batch {
+    Deleted(Vec<String>),
+    Files(Vec<FileUpdate>),
+}
+
+/// Files parsed per batch sent to the database: small enough to overlap well.
+const FILES_PER_BATCH: usize = 256;
+
 /// The result of the synchronous part of a run.
 struct Built {
     commit: String,
     full: bool,
     files: u64,
-    processed: Vec<(FileRecord, FileAnalysis, Option<Language>)>,
-    deleted: Vec<String>,
+    deleted: u64,
     resolver: Resolver,
     /// Whether files appeared, disappeared, or resolver configuration changed.
     paths_changed: bool,
@@ -120,8 +135,18 @@ struct Built {
 }
 
 impl Indexer {
-    pub fn new(store: Arc<dyn Store>, analyzer: Arc<Analyzer>, data_dir: PathBuf, settings: IndexSettings) -> Indexer {
-        Indexer { store, analyzer, data_dir, settings }
+    pub fn new(
+        store: Arc<dyn Store>,
+        analyzer: Arc<Analyzer>,
+        data_dir: PathBuf,
+        settings: IndexSettings,
+    ) -> Indexer {
+        Indexer {
+            store,
+            analyzer,
+            data_dir,
+            settings,
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -134,12 +159,17 @@ impl Indexer {
 
     /// Where a remote repository is cloned.
     pub fn clone_dir(&self, repository: &Repository) -> PathBuf {
-        self.data_dir.join("repos").join(format!("{}.git", repository.id))
+        self.data_dir
+            .join("repos")
+            .join(format!("{}.git", repository.id))
     }
 
     /// Loads the saved snapshot of a repository (None if there is none yet).
     pub fn load_snapshot(&self, repository: &Repository) -> Result<Option<Snapshot>, IndexError> {
-        Ok(Snapshot::load(&index_dir(&self.data_dir, &repository.id.0))?)
+        Ok(Snapshot::load(&index_dir(
+            &self.data_dir,
+            &repository.id.0,
+        ))?)
     }
 
     /// Indexes `repository` at `revision` (its default branch when None) and returns the
@@ -151,7 +181,8 @@ impl Indexer {
         progress: Arc<dyn Progress>,
     ) -> Result<(IndexSummary, Arc<Snapshot>), IndexError> {
         let started = Instant::now();
-        let source = if repository.git_url.contains("://") || repository.git_url.starts_with("git@") {
+        let source = if repository.git_url.contains("://") || repository.git_url.starts_with("git@")
+        {
             Source::Remote(repository.git_url.clone())
         } else {
             Source::Local(PathBuf::from(&repository.git_url))
@@ -162,45 +193,77 @@ impl Indexer {
             index_dir: index_dir(&self.data_dir, &repository.id.0),
             revision: revision.or_else(|| repository.default_branch.clone()),
             indexed_commit: repository.last_indexed_commit.clone(),
-            known_files: self.store.files(&repository.id).await?.into_iter().map(|f| f.path).collect(),
+            known_files: self
+                .store
+                .files(&repository.id)
+                .await?
+                .into_iter()
+                .map(|f| f.path)
+                .collect(),
             analyzer: Arc::clone(&self.analyzer),
             settings: self.settings.clone(),
             progress,
         };
-        let built = tokio::task::spawn_blocking(move || job.run())
-            .await
-            .map_err(|e| IndexError::Task(e.to_string()))??;
-
-        let mut changes = FileChanges { commit: built.commit.clone(), deletes: built.deleted.clone(), ..Default::default() };
+        // The blocking build streams batches of parsed files; the database writes them
+        // inside one transaction while the next batch is parsed.
+        let (sender, mut batches) = tokio::sync::mpsc::channel::<Batch>(2);
+        let build = tokio::task::spawn_blocking(move || job.run(sender));
+        let mut update = self.store.begin_update(&repository.id).await?;
         let mut symbols = 0u64;
         let mut references = 0u64;
-        let changed_paths: HashSet<&str> = built.processed.iter().map(|(r, _, _)| r.path.as_str()).collect();
-        for (record, analysis, language) in &built.processed {
-            symbols += analysis.symbols.len() as u64;
-            references += analysis.references.len() as u64;
-            let imports = match language {
-                Some(language) => resolve_all(&built.resolver, &record.path, *language, &analysis.imports),
-                None => Vec::new(),
-            };
-            changes.upserts.push(FileUpdate { file: record.clone(), analysis: analysis.clone(), imports });
-        }
-        if built.paths_changed && !built.full {
-            let mut reresolved = Vec::new();
-            for stored in self.store.imports(&repository.id).await? {
-                if changed_paths.contains(stored.path.as_str()) {
-                    continue;
+        let mut files_indexed = 0u64;
+        let mut write_error = None;
+        while let Some(batch) = batches.recv().await {
+            let result = match batch {
+                Batch::Deleted(paths) => update.delete_files(&paths).await,
+                Batch::Files(files) => {
+                    files_indexed += files.len() as u64;
+                    symbols += files
+                        .iter()
+                        .map(|f| f.analysis.symbols.len() as u64)
+                        .sum::<u64>();
+                    references += files
+                        .iter()
+                        .map(|f| f.analysis.references.len() as u64)
+                        .sum::<u64>();
+                    update.upsert_files(&files).await
                 }
-                let Some(language) = Language::from_path(&stored.path) else { continue };
-                let import = crate::engine::model::Import { spec: stored.spec, kind: stored.kind, line: stored.line };
-                let targets = built.resolver.resolve(&stored.path, language, &import);
-                reresolved.push((
-                    stored.path,
-                    ResolvedImport { spec: import.spec, kind: import.kind, line: import.line, targets },
-                ));
+            };
+            if let Err(error) = result {
+                write_error = Some(error);
+                break; // dropping the receiver stops the build at its next send
             }
-            changes.reresolved = Some(reresolved);
         }
-        self.store.apply_changes(&repository.id, &changes).await?;
+        drop(batches);
+        let built = build.await.map_err(|e| IndexError::Task(e.to_string()))?;
+        if let Some(error) = write_error {
+            return Err(error.into());
+        }
+        let built = built?;
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            files = files_indexed,
+            "files processed and written"
+        );
+        if built.paths_changed && !built.full {
+            let resolver = &built.resolver;
+            let resolve = |import: &StoredImport| -> Vec<String> {
+                match Language::from_path(&import.path) {
+                    Some(language) => resolver.resolve(
+                        &import.path,
+                        language,
+                        &Import {
+                            spec: import.spec.clone(),
+                            kind: import.kind,
+                            line: import.line,
+                        },
+                    ),
+                    None => Vec::new(),
+                }
+            };
+            update.reresolve_imports(&resolve).await?;
+        }
+        update.commit(&built.commit).await?;
 
         let dir = index_dir(&self.data_dir, &repository.id.0);
         let snapshot = built.snapshot;
@@ -212,8 +275,8 @@ impl Indexer {
             commit: built.commit,
             full: built.full,
             files: built.files,
-            files_indexed: built.processed.len() as u64,
-            files_deleted: built.deleted.len() as u64,
+            files_indexed,
+            files_deleted: built.deleted,
             bytes_indexed: built.bytes,
             symbols,
             references,
@@ -260,28 +323,42 @@ thread_local! {
 }
 
 impl BuildJob {
-    fn run(self) -> Result<Built, IndexError> {
+    fn run(self, sender: tokio::sync::mpsc::Sender<Batch>) -> Result<Built, IndexError> {
         let repo = git::open(&self.source, &self.clone_dir)?;
         let commit = git::resolve_commit(&repo, self.revision.as_deref())?;
         let entries = git::tree_entries(&repo, commit)?;
-        let files: Vec<&Entry> = entries.iter().filter(|e| e.kind == EntryKind::File).collect();
+        let files: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::File)
+            .collect();
         std::fs::create_dir_all(&self.index_dir)?;
 
         // Incremental only from a snapshot that agrees with the database.
-        let previous = Snapshot::load(&self.index_dir)?
-            .filter(|s| Some(&s.commit) == self.indexed_commit.as_ref() && git::has_commit(&repo, &s.commit));
+        let previous = Snapshot::load(&self.index_dir)?.filter(|s| {
+            Some(&s.commit) == self.indexed_commit.as_ref() && git::has_commit(&repo, &s.commit)
+        });
         let (full, to_index, deleted, paths_changed, base) = match previous {
             Some(previous) if previous.commit == commit.to_string() => {
                 (false, Vec::new(), Vec::new(), false, previous)
             }
             Some(previous) => {
                 let old = git2::Oid::from_str(&previous.commit).map_err(GitError::Git)?;
-                let changed: HashSet<String> = git::changed_paths(&repo, old, commit)?.into_iter().collect();
+                let changed: HashSet<String> = git::changed_paths(&repo, old, commit)?
+                    .into_iter()
+                    .collect();
                 let now: HashSet<&str> = files.iter().map(|e| e.path.as_str()).collect();
-                let to_index: Vec<&Entry> = files.iter().copied().filter(|e| changed.contains(&e.path)).collect();
+                let to_index: Vec<&Entry> = files
+                    .iter()
+                    .copied()
+                    .filter(|e| changed.contains(&e.path))
+                    .collect();
                 let known: HashSet<&str> = self.known_files.iter().map(String::as_str).collect();
-                let deleted: Vec<String> =
-                    changed.iter().filter(|p| !now.contains(p.as_str()) && known.contains(p.as_str())).cloned().collect();
+                let mut deleted: Vec<String> = changed
+                    .iter()
+                    .filter(|p| !now.contains(p.as_str()) && known.contains(p.as_str()))
+                    .cloned()
+                    .collect();
+                deleted.sort();
                 let added = to_index.iter().any(|e| !known.contains(e.path.as_str()));
                 let config = changed.iter().any(|p| Resolver::is_config_path(p));
                 let paths_changed = added || !deleted.is_empty() || config;
@@ -289,47 +366,77 @@ impl BuildJob {
             }
             None => {
                 let now: HashSet<&str> = files.iter().map(|e| e.path.as_str()).collect();
-                let deleted = self.known_files.iter().filter(|p| !now.contains(p.as_str())).cloned().collect();
+                let deleted = self
+                    .known_files
+                    .iter()
+                    .filter(|p| !now.contains(p.as_str()))
+                    .cloned()
+                    .collect();
                 (true, files.clone(), deleted, true, Snapshot::empty())
             }
         };
 
         let config_reader = |path: &str| -> Option<Vec<u8>> {
-            let entry = entries.binary_search_by(|e| e.path.as_str().cmp(path)).ok().map(|i| &entries[i])?;
+            let entry = entries
+                .binary_search_by(|e| e.path.as_str().cmp(path))
+                .ok()
+                .map(|i| &entries[i])?;
             let blob = repo.find_blob(entry.blob).ok()?;
             (blob.size() <= 1 << 20).then(|| blob.content().to_vec())
         };
         let resolver = Resolver::new(files.iter().map(|e| e.path.as_str()), &config_reader);
 
-        let total_bytes = to_index.len() as u64;
-        self.progress.start(to_index.len() as u64, total_bytes);
+        self.progress.start(to_index.len() as u64, 0);
         let repo_path = repo.path().to_path_buf();
         drop(repo);
+        let stopped = || IndexError::Task("the database writer stopped".into());
+        if !deleted.is_empty() {
+            sender
+                .blocking_send(Batch::Deleted(deleted.clone()))
+                .map_err(|_| stopped())?;
+        }
 
-        // Process in batches of bounded source size; each batch becomes one segment.
-        let mut processed_all = Vec::with_capacity(to_index.len());
-        let mut new_segments: Vec<(String, Arc<Segment>)> = Vec::new();
+        // Segments of bounded source size, each built from batches streamed to the database.
+        // Changed and deleted paths die in the old segments; new copies are appended.
+        let commit_text = commit.to_string();
+        let replaced: Vec<String> = to_index
+            .iter()
+            .map(|e| e.path.clone())
+            .chain(deleted.iter().cloned())
+            .collect();
+        let mut snapshot = base.apply(&commit_text, None, &replaced);
         let bytes_done = AtomicU64::new(0);
         let mut start = 0;
         while start < to_index.len() {
-            let batch = &to_index[start..];
-            let processed = self.process_batch(&repo_path, batch, &bytes_done, true)?;
-            start += processed.len();
-            let (segment_file, segment, rest) = self.write_segment(processed)?;
-            if let Some(segment) = segment {
-                new_segments.push((segment_file, segment));
+            let take = self.segment_prefix(&repo_path, &to_index[start..])?;
+            let mut docs = Vec::new();
+            for chunk in to_index[start..start + take].chunks(FILES_PER_BATCH) {
+                let processed = self.process(&repo_path, chunk, &bytes_done, true)?;
+                let mut updates = Vec::with_capacity(processed.len());
+                for p in processed {
+                    docs.extend(p.doc);
+                    let imports = match p.language {
+                        Some(language) => {
+                            resolve_all(&resolver, &p.record.path, language, &p.analysis.imports)
+                        }
+                        None => Vec::new(),
+                    };
+                    updates.push(FileUpdate {
+                        file: p.record,
+                        analysis: p.analysis,
+                        imports,
+                    });
+                }
+                sender
+                    .blocking_send(Batch::Files(updates))
+                    .map_err(|_| stopped())?;
             }
-            processed_all.extend(rest);
+            start += take;
+            if let Some(added) = self.write_segment(docs)? {
+                snapshot = snapshot.apply(&commit_text, Some(added), &[]);
+            }
         }
 
-        // Publish: replaced paths die in older segments, new segments are appended.
-        let mut replaced: Vec<String> = processed_all.iter().map(|(r, _, _): &(FileRecord, _, _)| r.path.clone()).collect();
-        replaced.extend(deleted.iter().cloned());
-        let commit_text = commit.to_string();
-        let mut snapshot = base.apply(&commit_text, None, &replaced);
-        for added in new_segments {
-            snapshot = snapshot.apply(&commit_text, Some(added), &[]);
-        }
         if !full && snapshot.needs_merge() {
             snapshot = self.rebuild(&repo_path, &files, &commit_text)?;
         }
@@ -338,41 +445,47 @@ impl BuildJob {
             full,
             files: files.len() as u64,
             bytes: bytes_done.load(Ordering::Relaxed),
-            processed: processed_all,
-            deleted,
+            deleted: deleted.len() as u64,
             resolver,
             paths_changed,
             snapshot,
         })
     }
 
-    /// Reads and processes files until the batch's source bytes reach the segment size.
-    fn process_batch(
+    /// How many of `entries` fit in one segment, by blob size.
+    fn segment_prefix(&self, repo_path: &Path, entries: &[&Entry]) -> Result<usize, IndexError> {
+        let repo = git2::Repository::open(repo_path).map_err(GitError::Git)?;
+        let odb = repo.odb().map_err(GitError::Git)?;
+        let mut budget = 0u64;
+        for (i, entry) in entries.iter().enumerate() {
+            let size = odb
+                .read_header(entry.blob)
+                .map(|(size, _)| size as u64)
+                .unwrap_or(0);
+            budget += size.min(self.settings.max_file_bytes);
+            if budget >= self.settings.segment_bytes {
+                return Ok(i + 1);
+            }
+        }
+        Ok(entries.len())
+    }
+
+    /// Reads and processes files on the rayon pool, in order.
+    fn process(
         &self,
         repo_path: &Path,
-        batch: &[&Entry],
+        entries: &[&Entry],
         bytes_done: &AtomicU64,
         parse: bool,
     ) -> Result<Vec<Processed>, IndexError> {
-        // Pick the prefix of the batch that fits one segment, by blob size.
-        let sizing = git2::Repository::open(repo_path).map_err(GitError::Git)?;
-        let odb = sizing.odb().map_err(GitError::Git)?;
-        let mut budget = 0u64;
-        let mut take = 0;
-        for entry in batch {
-            let size = odb.read_header(entry.blob).map(|(size, _)| size as u64).unwrap_or(0);
-            budget += size.min(self.settings.max_file_bytes);
-            take += 1;
-            if budget >= self.settings.segment_bytes {
-                break;
-            }
-        }
-        batch[..take]
+        entries
             .par_iter()
             .map_init(
                 || git2::Repository::open(repo_path),
                 |repo, entry| {
-                    let repo = repo.as_ref().map_err(|e| GitError::Git(git2::Error::from_str(&e.to_string())))?;
+                    let repo = repo
+                        .as_ref()
+                        .map_err(|e| GitError::Git(git2::Error::from_str(&e.to_string())))?;
                     let processed = self.process_file(repo, entry, parse)?;
                     bytes_done.fetch_add(processed.record.size_bytes, Ordering::Relaxed);
                     self.progress.advance(1);
@@ -382,7 +495,12 @@ impl BuildJob {
             .collect()
     }
 
-    fn process_file(&self, repo: &git2::Repository, entry: &Entry, parse: bool) -> Result<Processed, IndexError> {
+    fn process_file(
+        &self,
+        repo: &git2::Repository,
+        entry: &Entry,
+        parse: bool,
+    ) -> Result<Processed, IndexError> {
         let language = Language::from_path(&entry.path);
         let odb = repo.odb().map_err(GitError::Git)?;
         let (size, _) = odb.read_header(entry.blob).map_err(GitError::Git)?;
@@ -395,7 +513,12 @@ impl BuildJob {
         };
         if size as u64 > self.settings.max_file_bytes {
             record.skipped = Some("too_large");
-            return Ok(Processed { record, doc: None, analysis: FileAnalysis::default(), language });
+            return Ok(Processed {
+                record,
+                doc: None,
+                analysis: FileAnalysis::default(),
+                language,
+            });
         }
         let blob = repo.find_blob(entry.blob).map_err(GitError::Git)?;
         let text = match searchable_text(blob.content(), self.settings.max_file_bytes) {
@@ -405,7 +528,12 @@ impl BuildJob {
                     Skip::Binary => "binary",
                     Skip::TooLarge => "too_large",
                 });
-                return Ok(Processed { record, doc: None, analysis: FileAnalysis::default(), language });
+                return Ok(Processed {
+                    record,
+                    doc: None,
+                    analysis: FileAnalysis::default(),
+                    language,
+                });
             }
         };
         let trigrams = BITMAP.with(|bitmap| distinct_trigrams(&text, &mut bitmap.borrow_mut()));
@@ -422,7 +550,9 @@ impl BuildJob {
         let analysis = match language {
             Some(language) if parse && text.len() as u64 <= self.settings.max_parse_bytes => {
                 let analyzer = &self.analyzer;
-                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyzer.analyze(language, &text))) {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    analyzer.analyze(language, &text)
+                })) {
                     Ok(Ok(analysis)) => analysis,
                     Ok(Err(error)) => {
                         tracing::warn!(path = %entry.path, %error, "file not parsed");
@@ -436,47 +566,54 @@ impl BuildJob {
             }
             _ => FileAnalysis::default(),
         };
-        Ok(Processed { record, doc: Some(doc), analysis, language })
+        Ok(Processed {
+            record,
+            doc: Some(doc),
+            analysis,
+            language,
+        })
     }
 
-    /// Writes the documents of a batch as a new segment file.
-    #[allow(clippy::type_complexity)]
+    /// Writes documents as a new segment file under a fresh name.
     fn write_segment(
         &self,
-        processed: Vec<Processed>,
-    ) -> Result<(String, Option<Arc<Segment>>, Vec<(FileRecord, FileAnalysis, Option<Language>)>), IndexError> {
-        let mut docs = Vec::new();
-        let mut rest = Vec::with_capacity(processed.len());
-        for p in processed {
-            if let Some(doc) = p.doc {
-                docs.push(doc);
-            }
-            rest.push((p.record, p.analysis, p.language));
+        docs: Vec<DocInput>,
+    ) -> Result<Option<(String, Arc<Segment>)>, IndexError> {
+        if docs.is_empty() {
+            return Ok(None);
         }
         let file = format!("seg-{}.kseg", uuid::Uuid::new_v4());
-        if docs.is_empty() {
-            return Ok((file, None, rest));
-        }
         let path = self.index_dir.join(&file);
         segment::write(&path, docs)?;
-        Ok((file, Some(Arc::new(Segment::open(&path)?)), rest))
+        Ok(Some((file, Arc::new(Segment::open(&path)?))))
     }
 
     /// Rebuilds the whole search index of a commit (no parsing), when incremental
     /// segments have piled up.
-    fn rebuild(&self, repo_path: &Path, files: &[&Entry], commit: &str) -> Result<Snapshot, IndexError> {
-        let mut snapshot = Snapshot::empty();
+    fn rebuild(
+        &self,
+        repo_path: &Path,
+        files: &[&Entry],
+        commit: &str,
+    ) -> Result<Snapshot, IndexError> {
+        let mut snapshot = Snapshot {
+            commit: commit.to_string(),
+            ..Snapshot::empty()
+        };
         let ignored = AtomicU64::new(0);
         let mut start = 0;
         while start < files.len() {
-            let processed = self.process_batch(repo_path, &files[start..], &ignored, false)?;
-            start += processed.len();
-            let (file, segment, _) = self.write_segment(processed)?;
-            if let Some(segment) = segment {
-                snapshot = snapshot.apply(commit, Some((file, segment)), &[]);
+            let take = self.segment_prefix(repo_path, &files[start..])?;
+            let processed =
+                self.process(repo_path, &files[start..start + take], &ignored, false)?;
+            start += take;
+            if let Some(added) =
+                self.write_segment(processed.into_iter().filter_map(|p| p.doc).collect())?
+            {
+                snapshot = snapshot.apply(commit, Some(added), &[]);
             }
         }
-        Ok(Snapshot { commit: commit.to_string(), ..snapshot })
+        Ok(snapshot)
     }
 }
 

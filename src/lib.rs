@@ -9,9 +9,9 @@
 //! - [`cli`]: the `kotadb` command line.
 //! - `actors/` (crate `kotadb-actors`): who does the work and in what order.
 
-pub mod engine;
-pub mod store;
-pub mod indexer;
 pub mod answers;
 pub mod cli;
 pub mod config;
+pub mod engine;
+pub mod indexer;
+pub mod store;

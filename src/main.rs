@@ -13,9 +13,19 @@ async fn main() -> std::process::ExitCode {
     let cli = kotadb::cli::Cli::parse();
     match kotadb::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("kotadb: {error:#}");
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// A reader that closed our stdout early (`| head`) is not an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -35,28 +35,28 @@ CREATE TABLE indexed_files (
     UNIQUE (repository_id, path)
 );
 
+-- Symbols and references reach their repository through their file: a repository id
+-- on millions of rows would double the database for nothing.
 CREATE TABLE symbols (
     id             INTEGER PRIMARY KEY,
-    repository_id  TEXT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
     file_id        INTEGER NOT NULL REFERENCES indexed_files(id) ON DELETE CASCADE,
     name           TEXT NOT NULL,
     kind           TEXT NOT NULL,
     line_start     INTEGER NOT NULL,
     line_end       INTEGER NOT NULL
 );
-CREATE INDEX symbols_name ON symbols (name COLLATE NOCASE, repository_id);
+CREATE INDEX symbols_name ON symbols (name COLLATE NOCASE);
 CREATE INDEX symbols_file ON symbols (file_id);
 
 CREATE TABLE "references" (
     id             INTEGER PRIMARY KEY,
-    repository_id  TEXT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
     file_id        INTEGER NOT NULL REFERENCES indexed_files(id) ON DELETE CASCADE,
     name           TEXT NOT NULL,
     kind           TEXT NOT NULL,
     line           INTEGER NOT NULL,
     "column"       INTEGER NOT NULL
 );
-CREATE INDEX references_name ON "references" (name, repository_id);
+CREATE INDEX references_name ON "references" (name);
 CREATE INDEX references_file ON "references" (file_id);
 
 -- One row per import statement and resolved target; target_path is NULL when the import

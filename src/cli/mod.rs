@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
-#[command(name = "kotadb", version, about = "Code intelligence for AI coding agents")]
+#[command(
+    name = "kotadb",
+    version,
+    about = "Code intelligence for AI coding agents"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -36,6 +40,32 @@ pub enum Command {
     },
     /// Search code (or symbols with --symbols) in the indexed repositories.
     Search(SearchArgs),
+    /// Where a symbol is used (calls, references, imports).
+    References {
+        symbol: String,
+        /// A repository id, name or URL (default: all).
+        #[arg(long)]
+        repository: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What a file imports and what imports it, transitively up to --depth.
+    Dependencies {
+        /// The file, relative to the repository root.
+        path: String,
+        /// A repository id, name or URL (needed when several are indexed).
+        #[arg(long)]
+        repository: Option<String>,
+        /// dependencies, dependents or both.
+        #[arg(long, default_value = "both")]
+        direction: String,
+        #[arg(long, default_value_t = 1)]
+        depth: u32,
+        #[arg(long)]
+        json: bool,
+    },
     /// List the registered repositories.
     Repositories {
         #[arg(long)]
@@ -78,6 +108,15 @@ pub struct SearchArgs {
     pub kind: Option<String>,
 }
 
+/// `println!` that returns an error instead of panicking when stdout is closed
+/// (`kotadb search foo | head`); `main` treats a broken pipe as success.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 /// Opens the configured database.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &config.database_url {
@@ -86,30 +125,114 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         }
     }
     let path = config.sqlite_path();
-    let store = SqliteStore::open(&path).await.with_context(|| format!("opening {}", path.display()))?;
+    let store = SqliteStore::open(&path)
+        .await
+        .with_context(|| format!("opening {}", path.display()))?;
     Ok(Arc::new(store))
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command {
-        Command::Index { source, name, branch } => index(&config, &source, name, branch).await,
+        Command::Index {
+            source,
+            name,
+            branch,
+        } => index(&config, &source, name, branch).await,
         Command::Search(args) => search(&config, args).await,
+        Command::References {
+            symbol,
+            repository,
+            limit,
+            json,
+        } => {
+            let store = open_store(&config).await?;
+            let chosen = select_repositories(store.as_ref(), repository.as_deref()).await?;
+            let scope = if repository.is_some() {
+                chosen.first().map(|r| r.id.clone())
+            } else {
+                None
+            };
+            let results = store
+                .find_references(
+                    &OrganizationId::local(),
+                    &symbol,
+                    scope.as_ref(),
+                    limit.clamp(1, 100_000),
+                )
+                .await?;
+            if json {
+                outln!(
+                    "{}",
+                    serde_json::to_string(&answers::ReferencesResponse { results })?
+                );
+            } else {
+                for r in results {
+                    outln!("{}:{}:{}\t{}", r.path, r.line, r.column, r.kind);
+                }
+            }
+            Ok(())
+        }
+        Command::Dependencies {
+            path,
+            repository,
+            direction,
+            depth,
+            json,
+        } => {
+            let store = open_store(&config).await?;
+            let chosen = select_repositories(store.as_ref(), repository.as_deref()).await?;
+            let [repository] = chosen.as_slice() else {
+                bail!(
+                    "{} repositories are indexed: name one with --repository",
+                    chosen.len()
+                );
+            };
+            let direction: answers::Direction = serde_json::from_value(serde_json::Value::String(
+                direction.clone(),
+            ))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "--direction must be dependencies, dependents or both, not {direction:?}"
+                )
+            })?;
+            let response = answers::search_dependencies(
+                store.as_ref(),
+                &repository.id,
+                &path,
+                direction,
+                depth,
+            )
+            .await?;
+            if json {
+                outln!("{}", serde_json::to_string(&response)?);
+            } else {
+                for r in response.results {
+                    outln!("{}\t{}\t{}", r.depth, r.direction, r.path);
+                }
+            }
+            Ok(())
+        }
         Command::Repositories { json } => {
             let store = open_store(&config).await?;
             let repositories = store.repositories(&OrganizationId::local()).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "repositories": repositories }))?);
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "repositories": repositories })
+                    )?
+                );
             } else {
                 for r in repositories {
-                    println!("{}\t{}\t{}\t{}", r.id, r.name, r.status, r.git_url);
+                    outln!("{}\t{}\t{}\t{}", r.id, r.name, r.status, r.git_url);
                 }
             }
             Ok(())
         }
         Command::Migrate => {
             open_store(&config).await?;
-            println!("migrations applied");
+            outln!("migrations applied");
             Ok(())
         }
     }
@@ -126,36 +249,73 @@ impl Progress for Bar {
     }
 }
 
-async fn index(config: &Config, input: &str, name: Option<String>, branch: Option<String>) -> anyhow::Result<()> {
+async fn index(
+    config: &Config,
+    input: &str,
+    name: Option<String>,
+    branch: Option<String>,
+) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let org = OrganizationId::local();
     let source = Source::parse(input, &config.git_base_url, true)?;
     let url = source.url();
-    let repository = match store.repository_by_url(&org, &url).await? {
-        Some(existing) => existing,
+    let (repository, created) = match store.repository_by_url(&org, &url).await? {
+        Some(existing) => (existing, false),
         None => {
             let name = name.unwrap_or_else(|| default_name(&url));
-            store.create_repository(&org, NewRepository { name, git_url: url, default_branch: branch.clone() }).await?
+            let new = NewRepository {
+                name,
+                git_url: url,
+                default_branch: branch.clone(),
+            };
+            (store.create_repository(&org, new).await?, true)
         }
     };
     let analyzer = Arc::new(Analyzer::new()?);
-    let settings = IndexSettings { max_file_bytes: config.max_file_bytes, ..IndexSettings::default() };
-    let indexer = Indexer::new(Arc::clone(&store), analyzer, config.data_dir.clone(), settings);
+    let settings = IndexSettings {
+        max_file_bytes: config.max_file_bytes,
+        ..IndexSettings::default()
+    };
+    let indexer = Indexer::new(
+        Arc::clone(&store),
+        analyzer,
+        config.data_dir.clone(),
+        settings,
+    );
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} files {wide_bar} {elapsed_precise}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} files {wide_bar} {elapsed_precise}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     } else {
         indicatif::ProgressBar::hidden()
     };
     let progress = Arc::new(Bar(bar.clone()));
-    let (summary, _) = indexer.index(&repository, branch, progress).await?;
+    let result = indexer.index(&repository, branch, progress).await;
     bar.finish_and_clear();
+    let (summary, _) = match result {
+        Ok(done) => done,
+        Err(error) => {
+            // A repository registered by this very run that could not be indexed (not a
+            // git repository, no commits, unreachable) must not stay behind as a
+            // never-indexed entry; everything under its fresh id was made by this run.
+            if created {
+                let _ = store.delete_repository(&org, &repository.id).await;
+                let _ = std::fs::remove_dir_all(crate::engine::snapshot::index_dir(
+                    &config.data_dir,
+                    &repository.id.0,
+                ));
+                let _ = std::fs::remove_dir_all(indexer.clone_dir(&repository));
+            }
+            return Err(error.into());
+        }
+    };
     let mb = summary.bytes_indexed as f64 / 1e6;
-    println!(
+    outln!(
         "indexed {} at {}: {} files ({} {}, {} deleted), {:.1} MB, {} symbols, {} references in {:.2} s ({:.1} MB/s); index {:.1} MB; id {}",
         repository.name,
         &summary.commit[..summary.commit.len().min(12)],
@@ -176,13 +336,23 @@ async fn index(config: &Config, input: &str, name: Option<String>, branch: Optio
 
 fn default_name(url: &str) -> String {
     let trimmed = url.trim_end_matches('/').trim_end_matches(".git");
-    trimmed.rsplit(['/', ':']).next().filter(|s| !s.is_empty()).unwrap_or("repository").to_string()
+    trimmed
+        .rsplit(['/', ':'])
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("repository")
+        .to_string()
 }
 
 /// Finds repositories by id, name or URL; all of the org's when `selector` is None.
-async fn select_repositories(store: &dyn Store, selector: Option<&str>) -> anyhow::Result<Vec<Repository>> {
+async fn select_repositories(
+    store: &dyn Store,
+    selector: Option<&str>,
+) -> anyhow::Result<Vec<Repository>> {
     let all = store.repositories(&OrganizationId::local()).await?;
-    let Some(selector) = selector else { return Ok(all) };
+    let Some(selector) = selector else {
+        return Ok(all);
+    };
     let id = RepositoryId::parse(selector);
     let chosen: Vec<Repository> = all
         .into_iter()
@@ -208,12 +378,24 @@ async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
             },
             limit: args.limit.clamp(1, 10_000) as u32,
         };
-        let results = store.search_symbols(&OrganizationId::local(), &query).await?;
+        let results = store
+            .search_symbols(&OrganizationId::local(), &query)
+            .await?;
         if args.json {
-            println!("{}", serde_json::to_string(&answers::SymbolSearchResponse { results })?);
+            outln!(
+                "{}",
+                serde_json::to_string(&answers::SymbolSearchResponse { results })?
+            );
         } else {
             for s in results {
-                println!("{}:{}-{}\t{}\t{}", s.path, s.line_start, s.line_end, s.kind, s.name);
+                outln!(
+                    "{}:{}-{}\t{}\t{}",
+                    s.path,
+                    s.line_start,
+                    s.line_end,
+                    s.kind,
+                    s.name
+                );
             }
         }
         return Ok(());
@@ -236,7 +418,7 @@ async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
     }
     let response = answers::search_code(&compiled, &snapshots)?;
     if args.json {
-        println!("{}", serde_json::to_string(&response)?);
+        outln!("{}", serde_json::to_string(&response)?);
     } else {
         use std::io::Write;
         let stdout = std::io::stdout();
@@ -245,7 +427,12 @@ async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
             writeln!(out, "{}:{}:{}:{}", r.path, r.line, r.column, r.text)?;
         }
         if response.truncated {
-            writeln!(out, "[{} of {} matching lines shown; raise --limit]", response.results.len(), response.total)?;
+            writeln!(
+                out,
+                "[{} of {} matching lines shown; raise --limit]",
+                response.results.len(),
+                response.total
+            )?;
         }
         if let Some(notice) = &response.notice {
             writeln!(out, "[{notice}]")?;

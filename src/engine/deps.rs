@@ -949,28 +949,26 @@ fn tail_key(path: &str) -> Option<&str> {
     Some(path[..last].rfind('/').map_or(path, |i| &path[i + 1..]))
 }
 
-/// Breadth-first walk from `start` following `next` (edges in one direction: "imports" or
-/// "imported by") up to `max_depth` hops. Each reached path is reported once with its smallest
-/// depth, sorted by (depth, path) so results are stable; `start` is excluded even when a cycle
-/// leads back to it.
-pub fn walk(
+/// Breadth-first walk from `start` following edges in one direction ("imports" or
+/// "imported by") up to `max_depth` hops. `next_level` returns the neighbours of a whole
+/// frontier at once, so a database answers one query per depth, not one per file. Each
+/// reached path is reported once with its smallest depth, sorted by (depth, path) so
+/// results are stable; `start` is excluded even when a cycle leads back to it.
+pub async fn walk<E>(
     start: &str,
     max_depth: u32,
-    mut next: impl FnMut(&str) -> Vec<String>,
-) -> Vec<(String, u32)> {
+    mut next_level: impl AsyncFnMut(&[String]) -> Result<Vec<String>, E>,
+) -> Result<Vec<(String, u32)>, E> {
     let mut seen: HashSet<String> = HashSet::new();
     seen.insert(start.to_string());
     let mut result = Vec::new();
     let mut frontier = vec![start.to_string()];
     for depth in 1..=max_depth {
-        let mut reached = Vec::new();
-        for node in &frontier {
-            for neighbour in next(node) {
-                if seen.insert(neighbour.clone()) {
-                    reached.push(neighbour);
-                }
-            }
-        }
+        let mut reached: Vec<String> = next_level(&frontier)
+            .await?
+            .into_iter()
+            .filter(|n| seen.insert(n.clone()))
+            .collect();
         if reached.is_empty() {
             break;
         }
@@ -978,7 +976,7 @@ pub fn walk(
         result.extend(reached.iter().map(|p| (p.clone(), depth)));
         frontier = reached;
     }
-    result
+    Ok(result)
 }
 
 // -------------------------------------------------------------------- helpers
@@ -2043,33 +2041,42 @@ mod tests {
         ])
     }
 
-    fn forward(node: &str) -> Vec<String> {
-        graph()
-            .get(node)
-            .into_iter()
-            .flatten()
-            .map(|s| s.to_string())
-            .collect()
+    fn neighbours(frontier: &[String], forward: bool) -> Result<Vec<String>, ()> {
+        let mut out = Vec::new();
+        for (source, targets) in graph() {
+            for target in targets {
+                let (from, to) = if forward {
+                    (source, target)
+                } else {
+                    (target, source)
+                };
+                if frontier.iter().any(|f| f == from) {
+                    out.push(to.to_string());
+                }
+            }
+        }
+        Ok(out)
     }
 
-    fn backward(node: &str) -> Vec<String> {
-        let mut sources: Vec<String> = graph()
-            .into_iter()
-            .filter(|(_, targets)| targets.contains(&node))
-            .map(|(s, _)| s.to_string())
-            .collect();
-        sources.sort();
-        sources
+    fn run_walk(start: &str, depth: u32, forward: bool) -> Vec<(String, u32)> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime
+            .block_on(walk(start, depth, async |frontier: &[String]| {
+                neighbours(frontier, forward)
+            }))
+            .unwrap()
     }
 
     #[test]
     fn walk_forward_respects_depth_and_cycles() {
         assert_eq!(
-            walk("a", 1, forward),
+            run_walk("a", 1, true),
             vec![("b".to_string(), 1), ("d".to_string(), 1)]
         );
         assert_eq!(
-            walk("a", 5, forward),
+            run_walk("a", 5, true),
             vec![
                 ("b".to_string(), 1),
                 ("d".to_string(), 1),
@@ -2082,7 +2089,7 @@ mod tests {
     fn walk_backward_reports_smallest_depth() {
         // Dependents of c: b and d directly, a through both (and a is also c's target: the cycle).
         assert_eq!(
-            walk("c", 3, backward),
+            run_walk("c", 3, false),
             vec![
                 ("b".to_string(), 1),
                 ("d".to_string(), 1),
@@ -2090,14 +2097,14 @@ mod tests {
             ]
         );
         assert_eq!(
-            walk("c", 1, backward),
+            run_walk("c", 1, false),
             vec![("b".to_string(), 1), ("d".to_string(), 1)]
         );
     }
 
     #[test]
     fn walk_with_zero_depth_or_no_edges_is_empty() {
-        assert!(walk("a", 0, forward).is_empty());
-        assert!(walk("zzz", 3, forward).is_empty());
+        assert!(run_walk("a", 0, true).is_empty());
+        assert!(run_walk("zzz", 3, true).is_empty());
     }
 }

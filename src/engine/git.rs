@@ -64,12 +64,22 @@ impl Source {
 /// A URL is allowed when it starts with the base followed by '/', has no credentials,
 /// no `..` segments, no query or fragment, and no control characters or whitespace.
 pub fn check_url(url: &str, base_url: &str) -> Result<(), GitError> {
-    let refuse = || GitError::UrlNotAllowed { url: url.to_string(), base: base_url.to_string() };
+    let refuse = || GitError::UrlNotAllowed {
+        url: url.to_string(),
+        base: base_url.to_string(),
+    };
     let base = base_url.trim_end_matches('/');
-    let rest = url.strip_prefix(base).and_then(|r| r.strip_prefix('/')).ok_or_else(refuse)?;
+    let rest = url
+        .strip_prefix(base)
+        .and_then(|r| r.strip_prefix('/'))
+        .ok_or_else(refuse)?;
     let hostile = rest.is_empty()
-        || rest.chars().any(|c| c.is_control() || c.is_whitespace() || matches!(c, '?' | '#' | '@' | '\\'))
-        || rest.split('/').any(|segment| segment == ".." || segment == ".");
+        || rest
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '?' | '#' | '@' | '\\'))
+        || rest
+            .split('/')
+            .any(|segment| segment == ".." || segment == ".");
     if hostile || base.is_empty() {
         return Err(refuse());
     }
@@ -100,7 +110,14 @@ pub fn open(source: &Source, clone_dir: &Path) -> Result<Repository, GitError> {
             };
             {
                 let mut remote = repo.find_remote("origin")?;
-                remote.fetch(&["+refs/heads/*:refs/remotes/origin/*", "+HEAD:refs/remotes/origin/HEAD"], None, None)?;
+                remote.fetch(
+                    &[
+                        "+refs/heads/*:refs/remotes/origin/*",
+                        "+HEAD:refs/remotes/origin/HEAD",
+                    ],
+                    None,
+                    None,
+                )?;
             }
             Ok(repo)
         }
@@ -110,7 +127,11 @@ pub fn open(source: &Source, clone_dir: &Path) -> Result<Repository, GitError> {
 /// The commit to index: `revision` (a branch, tag or commit id) or the default head.
 pub fn resolve_commit(repo: &Repository, revision: Option<&str>) -> Result<Oid, GitError> {
     let candidates: Vec<String> = match revision {
-        Some(rev) => vec![format!("refs/remotes/origin/{rev}"), format!("refs/heads/{rev}"), rev.to_string()],
+        Some(rev) => vec![
+            format!("refs/remotes/origin/{rev}"),
+            format!("refs/heads/{rev}"),
+            rev.to_string(),
+        ],
         None => vec!["refs/remotes/origin/HEAD".into(), "HEAD".into()],
     };
     for candidate in &candidates {
@@ -120,7 +141,9 @@ pub fn resolve_commit(repo: &Repository, revision: Option<&str>) -> Result<Oid, 
             }
         }
     }
-    Err(GitError::RevisionNotFound(revision.unwrap_or("HEAD").to_string()))
+    Err(GitError::RevisionNotFound(
+        revision.unwrap_or("HEAD").to_string(),
+    ))
 }
 
 /// What a tree entry is, as far as indexing cares.
@@ -158,7 +181,11 @@ pub fn tree_entries(repo: &Repository, commit: Oid) -> Result<Vec<Entry>, GitErr
     tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
         if let Some(kind) = entry_kind(entry.filemode(), entry.kind()) {
             let name = String::from_utf8_lossy(entry.name_bytes());
-            entries.push(Entry { path: format!("{dir}{name}"), blob: entry.id(), kind });
+            entries.push(Entry {
+                path: format!("{dir}{name}"),
+                blob: entry.id(),
+                kind,
+            });
         }
         TreeWalkResult::Ok
     })?;
@@ -193,7 +220,10 @@ pub fn changed_paths(repo: &Repository, old: Oid, new: Oid) -> Result<Vec<String
 /// Whether `commit` exists in the repository (an old indexed commit may be gone after a
 /// force-push and garbage collection; then the update is a full re-index).
 pub fn has_commit(repo: &Repository, commit: &str) -> bool {
-    Oid::from_str(commit).ok().and_then(|oid| repo.find_commit(oid).ok()).is_some()
+    Oid::from_str(commit)
+        .ok()
+        .and_then(|oid| repo.find_commit(oid).ok())
+        .is_some()
 }
 
 #[cfg(test)]
@@ -229,7 +259,10 @@ mod tests {
     fn sources_are_urls_or_existing_local_paths() {
         let dir = tempfile::tempdir().unwrap();
         let base = "https://github.com";
-        assert!(matches!(Source::parse(dir.path().to_str().unwrap(), base, true), Ok(Source::Local(_))));
+        assert!(matches!(
+            Source::parse(dir.path().to_str().unwrap(), base, true),
+            Ok(Source::Local(_))
+        ));
         assert!(Source::parse(dir.path().to_str().unwrap(), base, false).is_err());
         assert!(Source::parse("/no/such/dir", base, true).is_err());
         assert_eq!(

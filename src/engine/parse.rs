@@ -39,7 +39,10 @@ pub enum ParseError {
     #[error("grammar for {language} cannot be loaded: {message}")]
     Grammar { language: Language, message: String },
     #[error("parsing a {language} file took longer than {budget:?}; gave up")]
-    Timeout { language: Language, budget: Duration },
+    Timeout {
+        language: Language,
+        budget: Duration,
+    },
     #[error("tree-sitter returned no tree for a {language} file")]
     NoTree { language: Language },
 }
@@ -171,12 +174,28 @@ impl Analyzer {
             let source = query_sources(language).join("\n");
             let query = Query::new(&grammar, &source).map_err(|e| ParseError::Query {
                 language,
-                message: format!("line {} column {}: {:?}: {}", e.row + 1, e.column + 1, e.kind, e.message),
+                message: format!(
+                    "line {} column {}: {:?}: {}",
+                    e.row + 1,
+                    e.column + 1,
+                    e.kind,
+                    e.message
+                ),
             })?;
             let roles = query.capture_names().iter().map(|c| role_of(c)).collect();
-            queries.push((language, LanguageQuery { grammar, query, roles }));
+            queries.push((
+                language,
+                LanguageQuery {
+                    grammar,
+                    query,
+                    roles,
+                },
+            ));
         }
-        Ok(Analyzer { queries, budget: DEFAULT_PARSE_BUDGET })
+        Ok(Analyzer {
+            queries,
+            budget: DEFAULT_PARSE_BUDGET,
+        })
     }
 
     /// The same analyzer with another time budget per file (for parsing and for querying each).
@@ -187,7 +206,10 @@ impl Analyzer {
 
     fn language_query(&self, language: Language) -> &LanguageQuery {
         // Every language is compiled in `new`, so the lookup always succeeds.
-        let index = Language::ALL.iter().position(|l| *l == language).unwrap_or(0);
+        let index = Language::ALL
+            .iter()
+            .position(|l| *l == language)
+            .unwrap_or(0);
         &self.queries[index].1
     }
 
@@ -202,14 +224,21 @@ impl Analyzer {
         })
     }
 
-    fn parse(&self, language: Language, lq: &LanguageQuery, source: &[u8]) -> Result<Tree, ParseError> {
+    fn parse(
+        &self,
+        language: Language,
+        lq: &LanguageQuery,
+        source: &[u8],
+    ) -> Result<Tree, ParseError> {
         PARSER.with(|cell| {
             let mut slot = cell.borrow_mut();
             let parser = slot.get_or_insert_with(Parser::new);
-            parser.set_language(&lq.grammar).map_err(|e| ParseError::Grammar {
-                language,
-                message: e.to_string(),
-            })?;
+            parser
+                .set_language(&lq.grammar)
+                .map_err(|e| ParseError::Grammar {
+                    language,
+                    message: e.to_string(),
+                })?;
             let deadline = Instant::now() + self.budget;
             let mut timed_out = false;
             let mut progress = |_: &tree_sitter::ParseState| {
@@ -221,7 +250,13 @@ impl Analyzer {
                 }
             };
             let len = source.len();
-            let mut read = |offset: usize, _| if offset < len { &source[offset..] } else { &[][..] };
+            let mut read = |offset: usize, _| {
+                if offset < len {
+                    &source[offset..]
+                } else {
+                    &[][..]
+                }
+            };
             let tree = parser.parse_with_options(
                 &mut read,
                 None,
@@ -233,7 +268,10 @@ impl Analyzer {
                     // A cancelled parse would otherwise be resumed by the next call.
                     parser.reset();
                     if timed_out {
-                        Err(ParseError::Timeout { language, budget: self.budget })
+                        Err(ParseError::Timeout {
+                            language,
+                            budget: self.budget,
+                        })
                     } else {
                         Err(ParseError::NoTree { language })
                     }
@@ -280,18 +318,26 @@ impl Analyzer {
                 for capture in m.captures() {
                     match lq.roles.get(capture.index as usize) {
                         Some(Role::Name) => name = Some(capture.node),
-                        Some(Role::Definition(kind)) => definition = Some((kind.as_str(), capture.node)),
-                        Some(Role::Reference(kind)) => reference = Some(*kind),
-                        Some(Role::Import(role)) => {
-                            collect_import(*role, capture.node, source, &mut imports, &mut import_refs)
+                        Some(Role::Definition(kind)) => {
+                            definition = Some((kind.as_str(), capture.node))
                         }
+                        Some(Role::Reference(kind)) => reference = Some(*kind),
+                        Some(Role::Import(role)) => collect_import(
+                            *role,
+                            capture.node,
+                            source,
+                            &mut imports,
+                            &mut import_refs,
+                        ),
                         Some(Role::Ignore) | None => {}
                     }
                 }
                 let Some(name) = name else { continue };
                 let range = (name.start_byte(), name.end_byte());
                 if let Some((kind, node)) = definition {
-                    if (kind == "variable" || kind == "constant") && !is_global(language, node, source) {
+                    if (kind == "variable" || kind == "constant")
+                        && !is_global(language, node, source)
+                    {
                         continue;
                     }
                     let text = unquote(&node_text(name, source)).to_string();
@@ -302,7 +348,12 @@ impl Analyzer {
                     definitions.push((
                         m.pattern_index,
                         range,
-                        Symbol { name: text, kind: kind.to_string(), line_start, line_end },
+                        Symbol {
+                            name: text,
+                            kind: kind.to_string(),
+                            line_start,
+                            line_end,
+                        },
                     ));
                 } else if let Some(kind) = reference {
                     let text = node_text(name, source);
@@ -313,13 +364,21 @@ impl Analyzer {
                     references.push((
                         m.pattern_index,
                         range,
-                        Reference { name: text, kind, line: to_u32(start.row + 1), column: to_u32(start.column + 1) },
+                        Reference {
+                            name: text,
+                            kind,
+                            line: to_u32(start.row + 1),
+                            column: to_u32(start.column + 1),
+                        },
                     ));
                 }
             }
         }
         if timed_out {
-            return Err(ParseError::Timeout { language, budget: self.budget });
+            return Err(ParseError::Timeout {
+                language,
+                budget: self.budget,
+            });
         }
 
         // One symbol per name node: the pattern written first wins.
@@ -334,10 +393,12 @@ impl Analyzer {
 
         imports.sort_by_key(|(start, _)| *start);
         let mut seen_imports = HashSet::new();
-        imports.retain(|(start, import)| seen_imports.insert((*start, import.spec.clone(), import.kind)));
+        imports.retain(|(start, import)| {
+            seen_imports.insert((*start, import.spec.clone(), import.kind))
+        });
 
         let mut symbols: Vec<Symbol> = definitions.into_iter().map(|(_, _, s)| s).collect();
-        symbols.sort_by(|a, b| (a.line_start, a.line_end).cmp(&(b.line_start, b.line_end)));
+        symbols.sort_by_key(|s| (s.line_start, s.line_end));
         Ok(FileAnalysis {
             symbols,
             references: references.into_iter().map(|(_, _, r)| r).collect(),
@@ -359,9 +420,10 @@ fn is_global(language: Language, node: Node, source: &[u8]) -> bool {
     };
     if matches!(language, Language::C | Language::Cpp) {
         let mut walker = node.walk();
-        let is_extern = node
-            .children(&mut walker)
-            .any(|c| c.kind() == "storage_class_specifier" && source.get(c.byte_range()) == Some(&b"extern"[..]));
+        let is_extern = node.children(&mut walker).any(|c| {
+            c.kind() == "storage_class_specifier"
+                && source.get(c.byte_range()) == Some(&b"extern"[..])
+        });
         if is_extern {
             return false;
         }
@@ -390,7 +452,11 @@ fn to_u32(n: usize) -> u32 {
 fn line_span(node: Node) -> (u32, u32) {
     let start = node.start_position();
     let end = node.end_position();
-    let end_row = if end.column == 0 && end.row > start.row { end.row - 1 } else { end.row };
+    let end_row = if end.column == 0 && end.row > start.row {
+        end.row - 1
+    } else {
+        end.row
+    };
     (to_u32(start.row + 1), to_u32(end_row + 1))
 }
 
@@ -443,16 +509,25 @@ fn collect_import(
                 .and_then(|group| group.parent())
                 .and_then(|decl| {
                     let mut walker = decl.walk();
-                    let prefix = decl.named_children(&mut walker).find(|c| c.kind() == "namespace_name");
+                    let prefix = decl
+                        .named_children(&mut walker)
+                        .find(|c| c.kind() == "namespace_name");
                     prefix
                 });
             if let Some(prefix) = group_prefix {
                 let prefix = node_text(prefix, source);
-                spec = format!("{}\\{}", prefix.trim_start_matches('\\').trim_end_matches('\\'), spec);
+                spec = format!(
+                    "{}\\{}",
+                    prefix.trim_start_matches('\\').trim_end_matches('\\'),
+                    spec
+                );
             }
             push(spec, ImportKind::Module)
         }
-        ImportRole::Path => push(unquote(&node_text(node, source)).to_string(), ImportKind::Path),
+        ImportRole::Path => push(
+            unquote(&node_text(node, source)).to_string(),
+            ImportKind::Path,
+        ),
         ImportRole::Include => {
             let kind = if node.kind() == "system_lib_string" {
                 ImportKind::IncludeSystem
@@ -507,7 +582,10 @@ fn expand_rust_use<'t>(
     }
     match node.kind() {
         "scoped_use_list" => {
-            let path = node.child_by_field_name("path").map(|p| node_text(p, source)).unwrap_or_default();
+            let path = node
+                .child_by_field_name("path")
+                .map(|p| node_text(p, source))
+                .unwrap_or_default();
             let prefix = join_path(prefix, &path);
             if let Some(list) = node.child_by_field_name("list") {
                 expand_rust_use(list, source, &prefix, out, depth + 1);
@@ -530,7 +608,8 @@ fn expand_rust_use<'t>(
             }
         }
         "self" if !prefix.is_empty() => out.push((prefix.to_string(), None)),
-        "scoped_identifier" | "identifier" | "crate" | "self" | "super" | "use_wildcard" | "metavariable" => {
+        "scoped_identifier" | "identifier" | "crate" | "self" | "super" | "use_wildcard"
+        | "metavariable" => {
             let text = node_text(node, source);
             let name = match node.kind() {
                 "scoped_identifier" => node.child_by_field_name("name"),
@@ -571,7 +650,11 @@ mod tests {
     }
 
     fn imports(analysis: &FileAnalysis) -> Vec<(&str, ImportKind, u32)> {
-        analysis.imports.iter().map(|i| (i.spec.as_str(), i.kind, i.line)).collect()
+        analysis
+            .imports
+            .iter()
+            .map(|i| (i.spec.as_str(), i.kind, i.line))
+            .collect()
     }
 
     fn assert_no_comment_symbol(analysis: &FileAnalysis) {
@@ -582,8 +665,19 @@ mod tests {
         assert!(analysis.references.iter().all(|r| r.name != "NotASymbol"));
     }
 
-    fn assert_reference(analysis: &FileAnalysis, name: &str, kind: ReferenceKind, line: u32, column: u32) {
-        let expected = Reference { name: name.to_string(), kind, line, column };
+    fn assert_reference(
+        analysis: &FileAnalysis,
+        name: &str,
+        kind: ReferenceKind,
+        line: u32,
+        column: u32,
+    ) {
+        let expected = Reference {
+            name: name.to_string(),
+            kind,
+            line,
+            column,
+        };
         assert!(
             analysis.references.contains(&expected),
             "missing {expected:?} in {:?}",
@@ -609,7 +703,9 @@ mod tests {
     fn invalid_utf8_does_not_panic() {
         let mut src = b"int good_one(void) { return 0; }\nchar *s = \"".to_vec();
         src.extend_from_slice(&[0xff, 0xfe, 0xc3, 0x28]);
-        src.extend_from_slice(b"\";\nint \xffbad(void) { return 1; }\nint good_two(void) { return 2; }\n");
+        src.extend_from_slice(
+            b"\";\nint \xffbad(void) { return 1; }\nint good_two(void) { return 2; }\n",
+        );
         let analysis = match analyzer().analyze(Language::C, &src) {
             Ok(analysis) => analysis,
             Err(e) => panic!("{e}"),
@@ -630,7 +726,12 @@ mod tests {
         }
         src.push_str(";\n");
         let started = Instant::now();
-        for language in [Language::C, Language::JavaScript, Language::Python, Language::Rust] {
+        for language in [
+            Language::C,
+            Language::JavaScript,
+            Language::Python,
+            Language::Rust,
+        ] {
             // Either a result or a timeout error: never a hang.
             let _ = analyzer().analyze(language, src.as_bytes());
         }
@@ -673,7 +774,10 @@ mod tests {
             ]
         );
         assert_reference(&analysis, "G", ReferenceKind::Import, 1, 33);
-        assert_eq!(symbols(&analysis), vec![("inline", "module", 3, 3), ("f", "function", 3, 3)]);
+        assert_eq!(
+            symbols(&analysis),
+            vec![("inline", "module", 3, 3), ("f", "function", 3, 3)]
+        );
     }
 
     /// Throughput on C headers: `cargo test --release -- --ignored --nocapture throughput`.
@@ -681,7 +785,9 @@ mod tests {
     #[ignore]
     fn throughput_c_headers() {
         fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
             for entry in entries.flatten() {
                 let path = entry.path();
                 if path.is_dir() {

@@ -99,7 +99,11 @@ impl CompiledSearch {
             .line_terminator(Some(b'\n'))
             .build(&request.query)
             .map_err(|e| SearchError::InvalidRegex(e.to_string()))?;
-        let pattern = if request.regex { request.query.clone() } else { regex_syntax::escape(&request.query) };
+        let pattern = if request.regex {
+            request.query.clone()
+        } else {
+            regex_syntax::escape(&request.query)
+        };
         let hir = regex_syntax::ParserBuilder::new()
             .case_insensitive(case_insensitive)
             .build()
@@ -119,9 +123,18 @@ impl CompiledSearch {
         };
         let language = match request.language.as_deref().filter(|l| !l.is_empty()) {
             None => None,
-            Some(name) => Some(Language::parse(name).ok_or_else(|| SearchError::UnknownLanguage(name.to_string()))?),
+            Some(name) => Some(
+                Language::parse(name)
+                    .ok_or_else(|| SearchError::UnknownLanguage(name.to_string()))?,
+            ),
         };
-        Ok(CompiledSearch { matcher, plan, path, language, limit: request.limit })
+        Ok(CompiledSearch {
+            matcher,
+            plan,
+            path,
+            language,
+            limit: request.limit,
+        })
     }
 
     /// The trigram condition candidates must satisfy (for tests and `--explain`).
@@ -242,12 +255,19 @@ struct Collector<'a> {
 impl Sink for Collector<'_> {
     type Error = std::io::Error;
 
-    fn matched(&mut self, _searcher: &Searcher, found: &SinkMatch<'_>) -> Result<bool, Self::Error> {
+    fn matched(
+        &mut self,
+        _searcher: &Searcher,
+        found: &SinkMatch<'_>,
+    ) -> Result<bool, Self::Error> {
         let first_line = found.line_number().unwrap_or(0);
         for (offset, line) in found.lines().enumerate() {
             self.total += 1;
             if self.matches.len() < self.keep {
-                let start = match self.matcher.find(line) {
+                // Without its terminator, so that `$` (the matcher is not multi-line)
+                // matches before the '\n', where `rg --column` puts it.
+                let body = line.strip_suffix(b"\n").unwrap_or(line);
+                let start = match self.matcher.find(body) {
                     Ok(Some(m)) => m.start(),
                     _ => 0,
                 };
@@ -316,7 +336,10 @@ impl CompiledSearch {
                 },
             )
             .collect();
-        let mut out = SnapshotMatches { candidates: candidates.len(), ..Default::default() };
+        let mut out = SnapshotMatches {
+            candidates: candidates.len(),
+            ..Default::default()
+        };
         for result in per_file {
             let (matches, total) = result?;
             out.total += total;

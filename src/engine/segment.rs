@@ -133,15 +133,24 @@ pub fn write(dest: &Path, mut docs: Vec<DocInput>) -> Result<(), SegmentError> {
     let file = std::fs::File::create(&tmp)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut written = 0u64;
-    let mut put = |out: &mut std::io::BufWriter<std::fs::File>, bytes: &[u8]| -> std::io::Result<()> {
-        written += bytes.len() as u64;
-        out.write_all(bytes)
-    };
+    let mut put =
+        |out: &mut std::io::BufWriter<std::fs::File>, bytes: &[u8]| -> std::io::Result<()> {
+            written += bytes.len() as u64;
+            out.write_all(bytes)
+        };
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     header.extend_from_slice(&(doc_count as u32).to_le_bytes());
-    for value in [docs_off, paths_off, content_off, dict_off, dict.len() as u64, postings_off, file_len] {
+    for value in [
+        docs_off,
+        paths_off,
+        content_off,
+        dict_off,
+        dict.len() as u64,
+        postings_off,
+        file_len,
+    ] {
         header.extend_from_slice(&value.to_le_bytes());
     }
     put(&mut out, &header)?;
@@ -161,7 +170,10 @@ pub fn write(dest: &Path, mut docs: Vec<DocInput>) -> Result<(), SegmentError> {
         dict_bytes.extend_from_slice(&off.to_le_bytes());
     }
     put(&mut out, &dict_bytes)?;
-    put(&mut out, &pad(dict_off + dict_bytes.len() as u64, postings_off))?;
+    put(
+        &mut out,
+        &pad(dict_off + dict_bytes.len() as u64, postings_off),
+    )?;
     put(&mut out, &postings)?;
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
@@ -179,11 +191,15 @@ fn write_varint(out: &mut Vec<u8>, mut value: u32) {
 }
 
 fn language_code(language: Language) -> u8 {
-    Language::ALL.iter().position(|&l| l == language).map_or(0, |i| i as u8 + 1)
+    Language::ALL
+        .iter()
+        .position(|&l| l == language)
+        .map_or(0, |i| i as u8 + 1)
 }
 
 fn language_from_code(code: u8) -> Option<Language> {
-    code.checked_sub(1).and_then(|i| Language::ALL.get(i as usize).copied())
+    code.checked_sub(1)
+        .and_then(|i| Language::ALL.get(i as usize).copied())
 }
 
 /// One file's record in a segment.
@@ -209,7 +225,10 @@ pub struct Segment {
 
 impl std::fmt::Debug for Segment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Segment").field("doc_count", &self.doc_count).field("bytes", &self.map.len()).finish()
+        f.debug_struct("Segment")
+            .field("doc_count", &self.doc_count)
+            .field("bytes", &self.map.len())
+            .finish()
     }
 }
 
@@ -229,7 +248,10 @@ impl Segment {
     /// Maps a segment and checks its header and section bounds once, so later reads
     /// cannot go out of bounds on a truncated or foreign file.
     pub fn open(path: &Path) -> Result<Segment, SegmentError> {
-        let corrupt = |reason| SegmentError::Corrupt { path: path.display().to_string(), reason };
+        let corrupt = |reason| SegmentError::Corrupt {
+            path: path.display().to_string(),
+            reason,
+        };
         let file = std::fs::File::open(path)?;
         // SAFETY: segments are written to a temporary name and renamed into place, and
         // never modified afterwards; the mapping is read-only.
@@ -242,19 +264,37 @@ impl Segment {
         }
         let doc_count = u32_at(&map, 12);
         let field = |i: usize| u64_at(&map, 16 + 8 * i) as usize;
-        let (docs_off, paths_off, content_off, dict_off, dict_count, postings_off, file_len) =
-            (field(0), field(1), field(2), field(3), field(4), field(5), field(6));
+        let (docs_off, paths_off, content_off, dict_off, dict_count, postings_off, file_len) = (
+            field(0),
+            field(1),
+            field(2),
+            field(3),
+            field(4),
+            field(5),
+            field(6),
+        );
         let ordered = docs_off == HEADER_LEN
             && docs_off + doc_count as usize * DOC_LEN <= paths_off
             && paths_off <= content_off
             && content_off <= dict_off
-            && dict_off.checked_add(dict_count.saturating_mul(DICT_LEN)).is_some_and(|end| end <= postings_off)
+            && dict_off
+                .checked_add(dict_count.saturating_mul(DICT_LEN))
+                .is_some_and(|end| end <= postings_off)
             && postings_off <= file_len
             && file_len == map.len();
         if !ordered {
             return Err(corrupt("section bounds"));
         }
-        let segment = Segment { map, doc_count, docs_off, paths_off, content_off, dict_off, dict_count, postings_off };
+        let segment = Segment {
+            map,
+            doc_count,
+            docs_off,
+            paths_off,
+            content_off,
+            dict_off,
+            dict_count,
+            postings_off,
+        };
         for id in 0..doc_count {
             let r = segment.record(id);
             let path_end = paths_off + u32_at(r, 0) as usize + u32_at(r, 4) as usize;
@@ -323,9 +363,11 @@ impl Segment {
         let len = u32_at(r, 20) as usize;
         buf.clear();
         buf.resize(len, 0);
-        let n = lz4_flex::block::decompress_into(compressed, buf).map_err(|e| SegmentError::Content {
-            path: String::from_utf8_lossy(self.path_bytes(id)).into_owned(),
-            reason: e.to_string(),
+        let n = lz4_flex::block::decompress_into(compressed, buf).map_err(|e| {
+            SegmentError::Content {
+                path: String::from_utf8_lossy(self.path_bytes(id)).into_owned(),
+                reason: e.to_string(),
+            }
         })?;
         buf.truncate(n);
         Ok(&buf[..])
@@ -370,7 +412,11 @@ impl Segment {
                     break;
                 }
             }
-            previous = if k == 0 { value } else { previous.wrapping_add(value) };
+            previous = if k == 0 {
+                value
+            } else {
+                previous.wrapping_add(value)
+            };
             if previous >= self.doc_count {
                 break; // corrupt list: never hand out ids past the table
             }
@@ -400,7 +446,14 @@ mod tests {
     fn round_trips_documents_text_and_postings() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.kseg");
-        write(&path, vec![doc("b.rs", "fn beta() {}\n"), doc("a.py", "def alpha(): pass\n")]).unwrap();
+        write(
+            &path,
+            vec![
+                doc("b.rs", "fn beta() {}\n"),
+                doc("a.py", "def alpha(): pass\n"),
+            ],
+        )
+        .unwrap();
         let segment = Segment::open(&path).unwrap();
         assert_eq!(segment.doc_count(), 2);
         assert_eq!(segment.doc(0).path, "a.py");
@@ -422,6 +475,9 @@ mod tests {
         write(&path, vec![doc("a.txt", "hello world\n")]).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
-        assert!(matches!(Segment::open(&path), Err(SegmentError::Corrupt { .. })));
+        assert!(matches!(
+            Segment::open(&path),
+            Err(SegmentError::Corrupt { .. })
+        ));
     }
 }

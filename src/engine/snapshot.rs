@@ -21,13 +21,19 @@ pub enum SnapshotError {
     #[error(transparent)]
     Segment(#[from] SegmentError),
     #[error("index i/o at {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("index manifest {path} is unreadable: {reason}")]
     Manifest { path: String, reason: String },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
-    move |source| SnapshotError::Io { path: path.display().to_string(), source }
+    move |source| SnapshotError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -54,11 +60,15 @@ pub struct LiveSegment {
 impl LiveSegment {
     pub fn is_live(&self, id: u32) -> bool {
         let word = (id / 64) as usize;
-        self.dead.get(word).is_none_or(|w| w & (1 << (id % 64)) == 0)
+        self.dead
+            .get(word)
+            .is_none_or(|w| w & (1 << (id % 64)) == 0)
     }
 
     fn dead_ids(&self) -> Vec<u32> {
-        (0..self.segment.doc_count()).filter(|&id| !self.is_live(id)).collect()
+        (0..self.segment.doc_count())
+            .filter(|&id| !self.is_live(id))
+            .collect()
     }
 
     fn with_dead(&self, more: &[u32]) -> LiveSegment {
@@ -68,7 +78,11 @@ impl LiveSegment {
         for &id in more {
             dead[(id / 64) as usize] |= 1 << (id % 64);
         }
-        LiveSegment { file: self.file.clone(), segment: Arc::clone(&self.segment), dead: Arc::new(dead) }
+        LiveSegment {
+            file: self.file.clone(),
+            segment: Arc::clone(&self.segment),
+            dead: Arc::new(dead),
+        }
     }
 
     pub fn live_count(&self) -> u32 {
@@ -86,7 +100,10 @@ pub struct Snapshot {
 impl Snapshot {
     /// An index with no files, at no commit.
     pub fn empty() -> Snapshot {
-        Snapshot { commit: String::new(), segments: Vec::new() }
+        Snapshot {
+            commit: String::new(),
+            segments: Vec::new(),
+        }
     }
 
     /// Loads the snapshot saved in `dir`. `Ok(None)` when there is none, or when it was
@@ -117,11 +134,22 @@ impl Snapshot {
                     return Ok(None);
                 }
             };
-            let live = LiveSegment { file: entry.file, segment, dead: Arc::new(Vec::new()) };
-            let dead: Vec<u32> = entry.dead.into_iter().filter(|&id| id < live.segment.doc_count()).collect();
+            let live = LiveSegment {
+                file: entry.file,
+                segment,
+                dead: Arc::new(Vec::new()),
+            };
+            let dead: Vec<u32> = entry
+                .dead
+                .into_iter()
+                .filter(|&id| id < live.segment.doc_count())
+                .collect();
             segments.push(live.with_dead(&dead));
         }
-        Ok(Some(Snapshot { commit: manifest.commit, segments }))
+        Ok(Some(Snapshot {
+            commit: manifest.commit,
+            segments,
+        }))
     }
 
     /// Writes the manifest atomically and deletes segment files it no longer names.
@@ -132,7 +160,10 @@ impl Snapshot {
             segments: self
                 .segments
                 .iter()
-                .map(|s| ManifestSegment { file: s.file.clone(), dead: s.dead_ids() })
+                .map(|s| ManifestSegment {
+                    file: s.file.clone(),
+                    dead: s.dead_ids(),
+                })
                 .collect(),
         };
         let path = dir.join(MANIFEST);
@@ -142,9 +173,12 @@ impl Snapshot {
             reason: e.to_string(),
         })?;
         std::fs::write(&tmp, bytes).map_err(io_error(&tmp))?;
-        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io_error(&tmp))?;
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io_error(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io_error(&path))?;
-        let named: std::collections::HashSet<&str> = self.segments.iter().map(|s| s.file.as_str()).collect();
+        let named: std::collections::HashSet<&str> =
+            self.segments.iter().map(|s| s.file.as_str()).collect();
         if let Ok(entries) = std::fs::read_dir(dir) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
@@ -158,34 +192,64 @@ impl Snapshot {
 
     /// The live copy of `path`: (segment index, document id).
     pub fn find(&self, path: &str) -> Option<(usize, u32)> {
-        self.segments.iter().enumerate().rev().find_map(|(i, live)| {
-            live.segment.find(path).filter(|&id| live.is_live(id)).map(|id| (i, id))
-        })
+        self.segments
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(i, live)| {
+                live.segment
+                    .find(path)
+                    .filter(|&id| live.is_live(id))
+                    .map(|id| (i, id))
+            })
     }
 
     /// A new snapshot at `commit`: `replaced` paths (changed or deleted) die in the
     /// existing segments and `added` (if any) is appended with the new copies.
-    pub fn apply(&self, commit: &str, added: Option<(String, Arc<Segment>)>, replaced: &[String]) -> Snapshot {
+    pub fn apply(
+        &self,
+        commit: &str,
+        added: Option<(String, Arc<Segment>)>,
+        replaced: &[String],
+    ) -> Snapshot {
         let mut segments: Vec<LiveSegment> = self
             .segments
             .iter()
             .map(|live| {
-                let ids: Vec<u32> = replaced.iter().filter_map(|p| live.segment.find(p)).collect();
-                if ids.is_empty() { live.clone() } else { live.with_dead(&ids) }
+                let ids: Vec<u32> = replaced
+                    .iter()
+                    .filter_map(|p| live.segment.find(p))
+                    .collect();
+                if ids.is_empty() {
+                    live.clone()
+                } else {
+                    live.with_dead(&ids)
+                }
             })
             .filter(|live| live.live_count() > 0)
             .collect();
         if let Some((file, segment)) = added {
             if segment.doc_count() > 0 {
-                segments.push(LiveSegment { file, segment, dead: Arc::new(Vec::new()) });
+                segments.push(LiveSegment {
+                    file,
+                    segment,
+                    dead: Arc::new(Vec::new()),
+                });
             }
         }
-        Snapshot { commit: commit.to_string(), segments }
+        Snapshot {
+            commit: commit.to_string(),
+            segments,
+        }
     }
 
     /// Whether the index has fragmented enough to be worth merging into one segment.
     pub fn needs_merge(&self) -> bool {
-        let total: u64 = self.segments.iter().map(|s| s.segment.doc_count() as u64).sum();
+        let total: u64 = self
+            .segments
+            .iter()
+            .map(|s| s.segment.doc_count() as u64)
+            .sum();
         let live: u64 = self.segments.iter().map(|s| s.live_count() as u64).sum();
         self.segments.len() > MAX_SEGMENTS || (total > 1000 && live * 2 < total)
     }
@@ -194,7 +258,11 @@ impl Snapshot {
     pub fn live_docs(&self) -> Vec<(usize, u32)> {
         let mut docs: Vec<(usize, u32)> = Vec::new();
         for (i, live) in self.segments.iter().enumerate() {
-            docs.extend((0..live.segment.doc_count()).filter(|&id| live.is_live(id)).map(|id| (i, id)));
+            docs.extend(
+                (0..live.segment.doc_count())
+                    .filter(|&id| live.is_live(id))
+                    .map(|id| (i, id)),
+            );
         }
         docs.sort_by(|a, b| self.path(*a).cmp(self.path(*b)));
         docs

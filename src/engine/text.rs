@@ -111,7 +111,10 @@ mod tests {
 
     #[test]
     fn utf8_bom_is_dropped() {
-        assert_eq!(&*searchable_text(b"\xEF\xBB\xBFfoo\n", 1 << 20).unwrap(), b"foo\n");
+        assert_eq!(
+            &*searchable_text(b"\xEF\xBB\xBFfoo\n", 1 << 20).unwrap(),
+            b"foo\n"
+        );
     }
 
     #[test]
@@ -125,7 +128,10 @@ mod tests {
 
     #[test]
     fn early_nul_is_binary_and_late_nul_keeps_earlier_buffers() {
-        assert_eq!(searchable_text(b"\x7fELF\x00\x01", 1 << 20), Err(Skip::Binary));
+        assert_eq!(
+            searchable_text(b"\x7fELF\x00\x01", 1 << 20),
+            Err(Skip::Binary)
+        );
         let mut late = b"foo\n".repeat(20_000);
         late.push(0);
         let text = searchable_text(&late, 1 << 20).unwrap();

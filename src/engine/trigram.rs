@@ -350,7 +350,11 @@ fn concat(x: Info, y: Info) -> Info {
     }
     // A match spans the boundary between x and y: one string of suffix(x)·prefix(y)
     // occurs in it, and its trigrams may be seen by neither side alone.
-    if x.exact.is_none() && y.exact.is_none() && x.suffix.len() <= MAX_SET && y.prefix.len() <= MAX_SET {
+    if x.exact.is_none()
+        && y.exact.is_none()
+        && x.suffix.len() <= MAX_SET
+        && y.prefix.len() <= MAX_SET
+    {
         let min_x = x.suffix.iter().map(Vec::len).min().unwrap_or(0);
         let min_y = y.prefix.iter().map(Vec::len).min().unwrap_or(0);
         if min_x + min_y >= 3 {
@@ -530,7 +534,10 @@ mod tests {
         let q = plan_of("kotadb", true);
         let kelvin = "\u{212A}otadb";
         let trigrams = distinct_trigrams(kelvin.as_bytes(), &mut TrigramBitmap::default());
-        assert!(matches_trigrams(&q, &trigrams), "plan {q:?} rejects {kelvin}");
+        assert!(
+            matches_trigrams(&q, &trigrams),
+            "plan {q:?} rejects {kelvin}"
+        );
     }
 
     #[test]

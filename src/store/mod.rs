@@ -49,7 +49,9 @@ impl RepositoryId {
 
     /// Accepts only a canonical UUID, so an id is safe as a directory name.
     pub fn parse(text: &str) -> Option<RepositoryId> {
-        uuid::Uuid::parse_str(text.trim()).ok().map(|u| RepositoryId(u.to_string()))
+        uuid::Uuid::parse_str(text.trim())
+            .ok()
+            .map(|u| RepositoryId(u.to_string()))
     }
 }
 
@@ -107,19 +109,6 @@ pub struct FileUpdate {
     pub imports: Vec<ResolvedImport>,
 }
 
-/// Everything one indexing run changes, applied in one transaction.
-#[derive(Debug, Clone, Default)]
-pub struct FileChanges {
-    /// Files added or modified (their old records, if any, are replaced).
-    pub upserts: Vec<FileUpdate>,
-    /// Paths no longer in the commit.
-    pub deletes: Vec<String>,
-    /// When files appeared or disappeared, every import is resolved again: these are the
-    /// new targets of imports of files not in `upserts`, keyed by (path, line, spec).
-    pub reresolved: Option<Vec<(String, ResolvedImport)>>,
-    pub commit: String,
-}
-
 /// A stored import with the file it is in, for re-resolution.
 #[derive(Debug, Clone)]
 pub struct StoredImport {
@@ -165,27 +154,60 @@ pub enum EdgeDirection {
     Dependents,
 }
 
+/// Resolves a stored import again against the new set of files.
+pub type Reresolve<'a> = &'a (dyn Fn(&StoredImport) -> Vec<String> + Send + Sync);
+
+/// The records of one indexing run, streamed in while files are still being parsed so
+/// the database work overlaps the parsing, and made visible at once by `commit`.
+#[async_trait]
+pub trait RepositoryUpdate: Send {
+    /// Removes files (and their symbols, references, imports) no longer in the commit.
+    async fn delete_files(&mut self, paths: &[String]) -> StoreResult<()>;
+    /// Adds or replaces files with their new records.
+    async fn upsert_files(&mut self, files: &[FileUpdate]) -> StoreResult<()>;
+    /// Resolves every import of the repository again (after files appeared or disappeared).
+    async fn reresolve_imports(&mut self, resolve: Reresolve<'_>) -> StoreResult<()>;
+    /// Records the indexed commit and makes everything visible atomically.
+    async fn commit(self: Box<Self>, commit: &str) -> StoreResult<()>;
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Which database this is (`sqlite`, `postgres`), for `/health`.
     fn backend(&self) -> &'static str;
 
-    async fn create_repository(&self, org: &OrganizationId, new: NewRepository) -> StoreResult<Repository>;
-    async fn repository(&self, org: &OrganizationId, id: &RepositoryId) -> StoreResult<Option<Repository>>;
-    async fn repository_by_url(&self, org: &OrganizationId, git_url: &str) -> StoreResult<Option<Repository>>;
+    async fn create_repository(
+        &self,
+        org: &OrganizationId,
+        new: NewRepository,
+    ) -> StoreResult<Repository>;
+    async fn repository(
+        &self,
+        org: &OrganizationId,
+        id: &RepositoryId,
+    ) -> StoreResult<Option<Repository>>;
+    async fn repository_by_url(
+        &self,
+        org: &OrganizationId,
+        git_url: &str,
+    ) -> StoreResult<Option<Repository>>;
     async fn repositories(&self, org: &OrganizationId) -> StoreResult<Vec<Repository>>;
     /// Deletes a repository and every record of it; false when it was not the org's.
-    async fn delete_repository(&self, org: &OrganizationId, id: &RepositoryId) -> StoreResult<bool>;
+    async fn delete_repository(&self, org: &OrganizationId, id: &RepositoryId)
+        -> StoreResult<bool>;
     async fn set_repository_status(&self, id: &RepositoryId, status: &str) -> StoreResult<()>;
 
-    /// Applies one indexing run's changes and records the commit, atomically.
-    async fn apply_changes(&self, id: &RepositoryId, changes: &FileChanges) -> StoreResult<()>;
-    /// Every import of the repository, for re-resolution.
-    async fn imports(&self, id: &RepositoryId) -> StoreResult<Vec<StoredImport>>;
+    /// Starts the atomic update of one indexing run: readers see the records of the
+    /// previous commit until [`RepositoryUpdate::commit`], and nothing if it is dropped.
+    async fn begin_update(&self, id: &RepositoryId) -> StoreResult<Box<dyn RepositoryUpdate>>;
     /// Every indexed file of the repository, sorted by path.
     async fn files(&self, id: &RepositoryId) -> StoreResult<Vec<FileRecord>>;
 
-    async fn search_symbols(&self, org: &OrganizationId, query: &SymbolQuery) -> StoreResult<Vec<SymbolHit>>;
+    async fn search_symbols(
+        &self,
+        org: &OrganizationId,
+        query: &SymbolQuery,
+    ) -> StoreResult<Vec<SymbolHit>>;
     async fn find_references(
         &self,
         org: &OrganizationId,
@@ -194,5 +216,10 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<ReferenceHit>>;
     /// One hop of the import graph from each of `paths`.
-    async fn edges(&self, id: &RepositoryId, paths: &[String], direction: EdgeDirection) -> StoreResult<Vec<(String, String)>>;
+    async fn edges(
+        &self,
+        id: &RepositoryId,
+        paths: &[String],
+        direction: EdgeDirection,
+    ) -> StoreResult<Vec<(String, String)>>;
 }

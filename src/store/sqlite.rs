@@ -22,7 +22,8 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -31,7 +32,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
     }
@@ -147,7 +151,11 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    async fn create_repository(&self, org: &OrganizationId, new: NewRepository) -> StoreResult<Repository> {
+    async fn create_repository(
+        &self,
+        org: &OrganizationId,
+        new: NewRepository,
+    ) -> StoreResult<Repository> {
         let id = RepositoryId::new_random();
         let result = sqlx::query(
             "INSERT INTO repositories (id, organization_id, name, git_url, default_branch) VALUES (?, ?, ?, ?, ?)",
@@ -161,24 +169,37 @@ impl Store for SqliteStore {
         .await;
         match result {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(StoreError::Conflict(format!("repository {} is already registered", new.git_url)))
+                return Err(StoreError::Conflict(format!(
+                    "repository {} is already registered",
+                    new.git_url
+                )))
             }
             other => other?,
         };
         self.repository(org, &id).await?.ok_or(StoreError::NotFound)
     }
 
-    async fn repository(&self, org: &OrganizationId, id: &RepositoryId) -> StoreResult<Option<Repository>> {
+    async fn repository(
+        &self,
+        org: &OrganizationId,
+        id: &RepositoryId,
+    ) -> StoreResult<Option<Repository>> {
         let row = sqlx::query(select_repositories!("WHERE id = ? AND organization_id = ?"))
-        .bind(&id.0)
-        .bind(&org.0)
-        .fetch_optional(&self.pool)
-        .await?;
+            .bind(&id.0)
+            .bind(&org.0)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(repository_from_row))
     }
 
-    async fn repository_by_url(&self, org: &OrganizationId, git_url: &str) -> StoreResult<Option<Repository>> {
-        let row = sqlx::query(select_repositories!("WHERE git_url = ? AND organization_id = ?"))
+    async fn repository_by_url(
+        &self,
+        org: &OrganizationId,
+        git_url: &str,
+    ) -> StoreResult<Option<Repository>> {
+        let row = sqlx::query(select_repositories!(
+            "WHERE git_url = ? AND organization_id = ?"
+        ))
         .bind(git_url)
         .bind(&org.0)
         .fetch_optional(&self.pool)
@@ -187,14 +208,20 @@ impl Store for SqliteStore {
     }
 
     async fn repositories(&self, org: &OrganizationId) -> StoreResult<Vec<Repository>> {
-        let rows = sqlx::query(select_repositories!("WHERE organization_id = ? ORDER BY name, id"))
+        let rows = sqlx::query(select_repositories!(
+            "WHERE organization_id = ? ORDER BY name, id"
+        ))
         .bind(&org.0)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(repository_from_row).collect())
     }
 
-    async fn delete_repository(&self, org: &OrganizationId, id: &RepositoryId) -> StoreResult<bool> {
+    async fn delete_repository(
+        &self,
+        org: &OrganizationId,
+        id: &RepositoryId,
+    ) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM repositories WHERE id = ? AND organization_id = ?")
             .bind(&id.0)
             .bind(&org.0)
@@ -213,140 +240,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn apply_changes(&self, id: &RepositoryId, changes: &FileChanges) -> StoreResult<()> {
-        let repository = id.0.as_str();
-        let mut tx = self.pool.begin().await?;
-        for chunk in changes.deletes.chunks(ROWS_PER_INSERT) {
-            let mut builder = QueryBuilder::<Sqlite>::new("DELETE FROM indexed_files WHERE repository_id = ");
-            builder.push_bind(repository).push(" AND path IN (");
-            let mut separated = builder.separated(", ");
-            for path in chunk {
-                separated.push_bind(path);
-            }
-            builder.push(")");
-            builder.build().execute(&mut *tx).await?;
-        }
-        let upsert_paths: Vec<&str> = changes.upserts.iter().map(|u| u.file.path.as_str()).collect();
-        for chunk in upsert_paths.chunks(ROWS_PER_INSERT) {
-            let mut builder = QueryBuilder::<Sqlite>::new("DELETE FROM indexed_files WHERE repository_id = ");
-            builder.push_bind(repository).push(" AND path IN (");
-            let mut separated = builder.separated(", ");
-            for path in chunk {
-                separated.push_bind(*path);
-            }
-            builder.push(")");
-            builder.build().execute(&mut *tx).await?;
-        }
-        let mut file_ids: HashMap<String, i64> = HashMap::with_capacity(changes.upserts.len());
-        for chunk in changes.upserts.chunks(ROWS_PER_INSERT) {
-            let mut builder = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO indexed_files (repository_id, path, content_hash, language, size_bytes, skipped) ",
-            );
-            builder.push_values(chunk, |mut b, update| {
-                b.push_bind(repository)
-                    .push_bind(&update.file.path)
-                    .push_bind(&update.file.content_hash)
-                    .push_bind(&update.file.language)
-                    .push_bind(update.file.size_bytes as i64)
-                    .push_bind(update.file.skipped);
-            });
-            builder.push(" RETURNING id, path");
-            for row in builder.build().fetch_all(&mut *tx).await? {
-                file_ids.insert(row.get("path"), row.get("id"));
-            }
-        }
-        let mut symbols = Vec::new();
-        let mut references = Vec::new();
-        let mut dependencies = Vec::new();
-        for update in &changes.upserts {
-            let Some(&file_id) = file_ids.get(&update.file.path) else { continue };
-            symbols.extend(update.analysis.symbols.iter().map(|s| (file_id, s)));
-            references.extend(update.analysis.references.iter().map(|r| (file_id, r)));
-            dependencies.extend(update.imports.iter().map(|import| DependencyRow {
-                file_id,
-                source_path: &update.file.path,
-                import,
-            }));
-        }
-        for chunk in symbols.chunks(ROWS_PER_INSERT) {
-            let mut builder = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO symbols (repository_id, file_id, name, kind, line_start, line_end) ",
-            );
-            builder.push_values(chunk, |mut b, (file_id, s)| {
-                b.push_bind(repository)
-                    .push_bind(*file_id)
-                    .push_bind(&s.name)
-                    .push_bind(&s.kind)
-                    .push_bind(s.line_start as i64)
-                    .push_bind(s.line_end as i64);
-            });
-            builder.build().execute(&mut *tx).await?;
-        }
-        for chunk in references.chunks(ROWS_PER_INSERT) {
-            let mut builder = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO \"references\" (repository_id, file_id, name, kind, line, \"column\") ",
-            );
-            builder.push_values(chunk, |mut b, (file_id, r)| {
-                b.push_bind(repository)
-                    .push_bind(*file_id)
-                    .push_bind(&r.name)
-                    .push_bind(r.kind.name())
-                    .push_bind(r.line as i64)
-                    .push_bind(r.column as i64);
-            });
-            builder.build().execute(&mut *tx).await?;
-        }
-        if let Some(reresolved) = &changes.reresolved {
-            sqlx::query("DELETE FROM dependencies WHERE repository_id = ?")
-                .bind(repository)
-                .execute(&mut *tx)
-                .await?;
-            let all_ids: HashMap<String, i64> =
-                sqlx::query("SELECT id, path FROM indexed_files WHERE repository_id = ?")
-                    .bind(repository)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .into_iter()
-                    .map(|row| (row.get("path"), row.get("id")))
-                    .collect();
-            let rows: Vec<DependencyRow> = reresolved
-                .iter()
-                .filter_map(|(path, import)| {
-                    all_ids.get(path).map(|&file_id| DependencyRow { file_id, source_path: path, import })
-                })
-                .collect();
-            insert_dependencies(&mut tx, repository, &rows).await?;
-        }
-        insert_dependencies(&mut tx, repository, &dependencies).await?;
-        sqlx::query(
-            "UPDATE repositories SET last_indexed_commit = ?, last_indexed_at = ?, updated_at = ?, status = 'ready' WHERE id = ?",
-        )
-        .bind(&changes.commit)
-        .bind(now())
-        .bind(now())
-        .bind(repository)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn imports(&self, id: &RepositoryId) -> StoreResult<Vec<StoredImport>> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT source_path, spec, import_kind, line FROM dependencies WHERE repository_id = ? ORDER BY source_path, line",
-        )
-        .bind(&id.0)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|row| StoredImport {
-                path: row.get("source_path"),
-                spec: row.get("spec"),
-                kind: import_kind_from(row.get::<&str, _>("import_kind")),
-                line: row.get::<i64, _>("line") as u32,
-            })
-            .collect())
+    async fn begin_update(&self, id: &RepositoryId) -> StoreResult<Box<dyn RepositoryUpdate>> {
+        let tx = self.pool.begin().await?;
+        Ok(Box::new(SqliteUpdate {
+            tx,
+            repository: id.0.clone(),
+        }))
     }
 
     async fn files(&self, id: &RepositoryId) -> StoreResult<Vec<FileRecord>> {
@@ -373,20 +272,29 @@ impl Store for SqliteStore {
             .collect())
     }
 
-    async fn search_symbols(&self, org: &OrganizationId, query: &SymbolQuery) -> StoreResult<Vec<SymbolHit>> {
+    async fn search_symbols(
+        &self,
+        org: &OrganizationId,
+        query: &SymbolQuery,
+    ) -> StoreResult<Vec<SymbolHit>> {
         let escaped = like_escape(&query.pattern);
         let mut builder = QueryBuilder::<Sqlite>::new(
-            "SELECT s.repository_id, s.name, s.kind, f.path, s.line_start, s.line_end FROM symbols s \
-             JOIN indexed_files f ON f.id = s.file_id JOIN repositories r ON r.id = s.repository_id \
+            "SELECT f.repository_id, s.name, s.kind, f.path, s.line_start, s.line_end FROM symbols s \
+             JOIN indexed_files f ON f.id = s.file_id JOIN repositories r ON r.id = f.repository_id \
              WHERE r.organization_id = ",
         );
         builder.push_bind(&org.0);
-        builder.push(" AND s.name LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+        builder
+            .push(" AND s.name LIKE ")
+            .push_bind(format!("%{escaped}%"))
+            .push(" ESCAPE '\\'");
         if let Some(kind) = &query.kind {
             builder.push(" AND s.kind = ").push_bind(kind);
         }
         if let Some(repository) = &query.repository {
-            builder.push(" AND s.repository_id = ").push_bind(&repository.0);
+            builder
+                .push(" AND f.repository_id = ")
+                .push_bind(&repository.0);
         }
         builder
             .push(" ORDER BY CASE WHEN s.name = ")
@@ -419,15 +327,22 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<ReferenceHit>> {
         let mut builder = QueryBuilder::<Sqlite>::new(
-            "SELECT x.repository_id, f.path, x.line, x.\"column\", x.kind FROM \"references\" x \
-             JOIN indexed_files f ON f.id = x.file_id JOIN repositories r ON r.id = x.repository_id \
+            "SELECT f.repository_id, f.path, x.line, x.\"column\", x.kind FROM \"references\" x \
+             JOIN indexed_files f ON f.id = x.file_id JOIN repositories r ON r.id = f.repository_id \
              WHERE r.organization_id = ",
         );
-        builder.push_bind(&org.0).push(" AND x.name = ").push_bind(name);
+        builder
+            .push_bind(&org.0)
+            .push(" AND x.name = ")
+            .push_bind(name);
         if let Some(repository) = repository {
-            builder.push(" AND x.repository_id = ").push_bind(&repository.0);
+            builder
+                .push(" AND f.repository_id = ")
+                .push_bind(&repository.0);
         }
-        builder.push(" ORDER BY x.repository_id, f.path, x.line, x.\"column\" LIMIT ").push_bind(limit as i64);
+        builder
+            .push(" ORDER BY f.repository_id, f.path, x.line, x.\"column\" LIMIT ")
+            .push_bind(limit as i64);
         let rows = builder.build().fetch_all(&self.pool).await?;
         Ok(rows
             .iter()
@@ -436,12 +351,19 @@ impl Store for SqliteStore {
                 path: row.get("path"),
                 line: row.get::<i64, _>("line") as u32,
                 column: row.get::<i64, _>("column") as u32,
-                kind: ReferenceKind::parse(row.get("kind")).map_or("reference", ReferenceKind::name).to_string(),
+                kind: ReferenceKind::parse(row.get("kind"))
+                    .map_or("reference", ReferenceKind::name)
+                    .to_string(),
             })
             .collect())
     }
 
-    async fn edges(&self, id: &RepositoryId, paths: &[String], direction: EdgeDirection) -> StoreResult<Vec<(String, String)>> {
+    async fn edges(
+        &self,
+        id: &RepositoryId,
+        paths: &[String],
+        direction: EdgeDirection,
+    ) -> StoreResult<Vec<(String, String)>> {
         let (from, to) = match direction {
             EdgeDirection::Dependencies => ("source_path", "target_path"),
             EdgeDirection::Dependents => ("target_path", "source_path"),
@@ -462,5 +384,165 @@ impl Store for SqliteStore {
             }
         }
         Ok(edges)
+    }
+}
+
+/// One indexing run's open write transaction. WAL mode lets readers go on meanwhile.
+struct SqliteUpdate {
+    tx: sqlx::Transaction<'static, Sqlite>,
+    repository: String,
+}
+
+impl SqliteUpdate {
+    async fn delete_paths(&mut self, paths: &[&str]) -> StoreResult<()> {
+        for chunk in paths.chunks(ROWS_PER_INSERT) {
+            let mut builder =
+                QueryBuilder::<Sqlite>::new("DELETE FROM indexed_files WHERE repository_id = ");
+            builder.push_bind(&self.repository).push(" AND path IN (");
+            let mut separated = builder.separated(", ");
+            for path in chunk {
+                separated.push_bind(*path);
+            }
+            builder.push(")");
+            builder.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RepositoryUpdate for SqliteUpdate {
+    async fn delete_files(&mut self, paths: &[String]) -> StoreResult<()> {
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        self.delete_paths(&paths).await
+    }
+
+    async fn upsert_files(&mut self, files: &[FileUpdate]) -> StoreResult<()> {
+        let paths: Vec<&str> = files.iter().map(|u| u.file.path.as_str()).collect();
+        self.delete_paths(&paths).await?;
+        let repository = self.repository.clone();
+        let mut file_ids: HashMap<String, i64> = HashMap::with_capacity(files.len());
+        for chunk in files.chunks(ROWS_PER_INSERT) {
+            let mut builder = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO indexed_files (repository_id, path, content_hash, language, size_bytes, skipped) ",
+            );
+            builder.push_values(chunk, |mut b, update| {
+                b.push_bind(&repository)
+                    .push_bind(&update.file.path)
+                    .push_bind(&update.file.content_hash)
+                    .push_bind(&update.file.language)
+                    .push_bind(update.file.size_bytes as i64)
+                    .push_bind(update.file.skipped);
+            });
+            builder.push(" RETURNING id, path");
+            for row in builder.build().fetch_all(&mut *self.tx).await? {
+                file_ids.insert(row.get("path"), row.get("id"));
+            }
+        }
+        let mut symbols = Vec::new();
+        let mut references = Vec::new();
+        let mut dependencies = Vec::new();
+        for update in files {
+            let Some(&file_id) = file_ids.get(&update.file.path) else {
+                continue;
+            };
+            symbols.extend(update.analysis.symbols.iter().map(|s| (file_id, s)));
+            references.extend(update.analysis.references.iter().map(|r| (file_id, r)));
+            dependencies.extend(update.imports.iter().map(|import| DependencyRow {
+                file_id,
+                source_path: &update.file.path,
+                import,
+            }));
+        }
+        for chunk in symbols.chunks(ROWS_PER_INSERT) {
+            let mut builder = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO symbols (file_id, name, kind, line_start, line_end) ",
+            );
+            builder.push_values(chunk, |mut b, (file_id, s)| {
+                b.push_bind(*file_id)
+                    .push_bind(&s.name)
+                    .push_bind(&s.kind)
+                    .push_bind(s.line_start as i64)
+                    .push_bind(s.line_end as i64);
+            });
+            builder.build().execute(&mut *self.tx).await?;
+        }
+        for chunk in references.chunks(ROWS_PER_INSERT) {
+            let mut builder = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO \"references\" (file_id, name, kind, line, \"column\") ",
+            );
+            builder.push_values(chunk, |mut b, (file_id, r)| {
+                b.push_bind(*file_id)
+                    .push_bind(&r.name)
+                    .push_bind(r.kind.name())
+                    .push_bind(r.line as i64)
+                    .push_bind(r.column as i64);
+            });
+            builder.build().execute(&mut *self.tx).await?;
+        }
+        insert_dependencies(&mut self.tx, &repository, &dependencies).await
+    }
+
+    async fn reresolve_imports(&mut self, resolve: Reresolve<'_>) -> StoreResult<()> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT file_id, source_path, spec, import_kind, line FROM dependencies WHERE repository_id = ? ORDER BY source_path, line",
+        )
+        .bind(&self.repository)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let stored: Vec<(i64, StoredImport)> = rows
+            .iter()
+            .map(|row| {
+                (
+                    row.get("file_id"),
+                    StoredImport {
+                        path: row.get("source_path"),
+                        spec: row.get("spec"),
+                        kind: import_kind_from(row.get::<&str, _>("import_kind")),
+                        line: row.get::<i64, _>("line") as u32,
+                    },
+                )
+            })
+            .collect();
+        let resolved: Vec<(i64, &StoredImport, ResolvedImport)> = stored
+            .iter()
+            .map(|(file_id, import)| {
+                let resolved = ResolvedImport {
+                    spec: import.spec.clone(),
+                    kind: import.kind,
+                    line: import.line,
+                    targets: resolve(import),
+                };
+                (*file_id, import, resolved)
+            })
+            .collect();
+        sqlx::query("DELETE FROM dependencies WHERE repository_id = ?")
+            .bind(&self.repository)
+            .execute(&mut *self.tx)
+            .await?;
+        let rows: Vec<DependencyRow> = resolved
+            .iter()
+            .map(|(file_id, stored, import)| DependencyRow {
+                file_id: *file_id,
+                source_path: &stored.path,
+                import,
+            })
+            .collect();
+        let repository = self.repository.clone();
+        insert_dependencies(&mut self.tx, &repository, &rows).await
+    }
+
+    async fn commit(mut self: Box<Self>, commit: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE repositories SET last_indexed_commit = ?, last_indexed_at = ?, updated_at = ?, status = 'ready' WHERE id = ?",
+        )
+        .bind(commit)
+        .bind(now())
+        .bind(now())
+        .bind(&self.repository)
+        .execute(&mut *self.tx)
+        .await?;
+        self.tx.commit().await?;
+        Ok(())
     }
 }
