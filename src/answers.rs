@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// `POST /api/v1/search/code` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeSearchBody {
     #[serde(alias = "term")]
@@ -49,7 +49,7 @@ impl CodeSearchBody {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct CodeResult {
     pub repository_id: String,
     pub path: String,
@@ -58,7 +58,7 @@ pub struct CodeResult {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CodeSearchResponse {
     pub results: Vec<CodeResult>,
     /// Every matching line, also those past `limit`.
@@ -119,7 +119,7 @@ pub fn search_code(
 }
 
 /// `POST /api/v1/symbols/search` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SymbolSearchBody {
     #[serde(alias = "query")]
@@ -132,13 +132,51 @@ pub struct SymbolSearchBody {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A request that is well-formed JSON but asks for something invalid (400).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadRequest(pub String);
+
+/// The most symbol or reference results one request may ask for.
+pub const MAX_RECORD_LIMIT: u32 = 10_000;
+pub const DEFAULT_RECORD_LIMIT: u32 = 50;
+
+/// Checks a record limit: absent means the default, 0 or too large is refused.
+pub fn record_limit(limit: Option<u32>) -> Result<u32, BadRequest> {
+    match limit {
+        None => Ok(DEFAULT_RECORD_LIMIT),
+        Some(n) if (1..=MAX_RECORD_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(BadRequest(format!(
+            "limit must be between 1 and {MAX_RECORD_LIMIT}, not {n}"
+        ))),
+    }
+}
+
+impl SymbolSearchBody {
+    /// The store query for this body, within `repository` when one was named.
+    pub fn to_query(
+        &self,
+        repository: Option<RepositoryId>,
+    ) -> Result<crate::store::SymbolQuery, BadRequest> {
+        if self.pattern.trim().is_empty() {
+            return Err(BadRequest("pattern is empty".into()));
+        }
+        Ok(crate::store::SymbolQuery {
+            pattern: self.pattern.clone(),
+            kind: self.kind.clone().filter(|k| !k.is_empty()),
+            repository,
+            limit: record_limit(self.limit)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SymbolSearchResponse {
     pub results: Vec<SymbolHit>,
 }
 
 /// `POST /api/v1/references` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferencesBody {
     #[serde(alias = "name")]
@@ -149,13 +187,13 @@ pub struct ReferencesBody {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReferencesResponse {
     pub results: Vec<crate::store::ReferenceHit>,
 }
 
 /// Which way `search_dependencies` walks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Dependencies,
@@ -164,7 +202,7 @@ pub enum Direction {
 }
 
 /// `POST /api/v1/dependencies` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DependenciesBody {
     pub repository: String,
@@ -187,7 +225,7 @@ fn default_depth() -> u32 {
 /// The deepest dependency walk a caller may ask for.
 pub const MAX_DEPTH: u32 = 10;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct DependencyResult {
     pub path: String,
     pub depth: u32,
@@ -195,7 +233,7 @@ pub struct DependencyResult {
     pub direction: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DependenciesResponse {
     pub results: Vec<DependencyResult>,
 }
@@ -220,11 +258,12 @@ pub async fn search_dependencies(
         ],
     };
     for &(edge_direction, label) in wanted {
-        let reached = crate::engine::deps::walk(path, depth, async |frontier: &[String]| {
+        let mut walk = crate::engine::deps::Walk::new(path, depth);
+        while let Some(frontier) = walk.frontier() {
             let edges = store.edges(repository, frontier, edge_direction).await?;
-            Ok::<_, crate::store::StoreError>(edges.into_iter().map(|(_, to)| to).collect())
-        })
-        .await?;
+            walk.advance(edges.into_iter().map(|(_, to)| to));
+        }
+        let reached = walk.finish();
         results.extend(reached.into_iter().map(|(path, depth)| DependencyResult {
             path,
             depth,

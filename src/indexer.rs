@@ -43,7 +43,7 @@ pub enum IndexError {
     Snapshot(#[from] SnapshotError),
     #[error(transparent)]
     Segment(#[from] SegmentError),
-    #[error("index i/o: {0}")]
+    #[error("index i/o")]
     Io(#[from] std::io::Error),
     #[error("indexing task failed: {0}")]
     Task(String),

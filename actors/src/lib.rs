@@ -1,1 +1,58 @@
-//! placeholder
+//! KotaDB's supervision tree, on [ractor] 0.16, over small ports.
+//!
+//! ```text
+//! RootSupervisor            restarts its two children with backoff
+//! ├── RepoSupervisor        registry repo → RepoActor, restart policy, parking, idle sweep
+//! │   └── RepoActor × N     one per repository: load, run its jobs in order, publish snapshots
+//! └── JobPollerActor        claims jobs (≤ max_concurrent_jobs running), dispatches them
+//! ```
+//!
+//! # Layout
+//! - [`ports`]: the traits the root package implements ([`RepoWork`], [`JobQueue`]).
+//! - [`Actors`] (`handle`): the cloneable handle the HTTP layer holds.
+//! - `repo_actor`, `repo_supervisor`, `poller`, `root`: the actors, named for their job.
+//! - [`policy`]: the restart policy as pure functions (retry backoff, crash window, parking).
+//! - `shared`: state shared between handle and actors, with who writes what.
+//!
+//! # Behaviour
+//! - **Readers never wait behind writers.** Each RepoActor publishes its snapshot in a
+//!   `tokio::sync::watch` channel; [`Actors::snapshot`] reads the cached receiver, so a read
+//!   is a map lookup, even while that repository indexes, crashes, or is parked.
+//! - **Jobs of one repository run in order** (one mailbox); different repositories in parallel.
+//! - **Crash isolation.** A panic in [`RepoWork::index`] unwinds out of the RepoActor's
+//!   handler; ractor reports `ActorFailed` to the RepoSupervisor, which fails the job with
+//!   the panic message (retried after `min(base·2ⁿ, cap)` until `max_attempts`), respawns
+//!   the actor lazily on the next job, and parks the repository after `park_after` crashes
+//!   within `park_window`. Nothing else is touched.
+//! - **Timeouts.** A job running longer than `job_timeout` is cancelled and failed
+//!   ("timed out after …") under the same retry policy; heartbeats renew its lease every `lease/3`.
+//!
+//! Architecture invariant: mailboxes are unbounded (ractor), so traffic into them is
+//! bounded by design: reads bypass mailboxes (watch channels); a repository's actor is
+//! spawned through one supervisor call per distinct repository that misses; jobs in
+//! flight are capped by `max_concurrent_jobs`; poller wakes coalesce to at most one
+//! pending `Wake`.
+//!
+//! Architecture invariant: only a repository's RepoActor calls `index` for it and
+//! publishes its snapshot; only the RepoSupervisor spawns or stops RepoActors.
+//!
+//! Architecture invariant: the crate depends on nothing else of KotaDB; it sees the world
+//! through [`RepoWork`] and [`JobQueue`] only.
+//!
+//! Needs panic unwinding: with `panic = "abort"` a panicking indexer takes the process down.
+
+mod config;
+mod error;
+mod handle;
+pub mod policy;
+mod poller;
+pub mod ports;
+mod repo_actor;
+mod repo_supervisor;
+mod root;
+mod shared;
+
+pub use config::ActorsConfig;
+pub use error::ActorError;
+pub use handle::Actors;
+pub use ports::{Job, JobQueue, RepoKey, RepoWork};

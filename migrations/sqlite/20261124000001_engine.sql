@@ -32,8 +32,10 @@ CREATE TABLE indexed_files (
     language       TEXT,
     size_bytes     INTEGER NOT NULL,
     skipped        TEXT,            -- why the file has no searchable text: binary, too_large
+    indexed_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     UNIQUE (repository_id, path)
 );
+CREATE INDEX indexed_files_recent ON indexed_files (repository_id, indexed_at);
 
 -- Symbols and references reach their repository through their file: a repository id
 -- on millions of rows would double the database for nothing.

@@ -1,5 +1,7 @@
 //! The `kotadb` command line: thin glue from arguments to the engine and the store.
 
+pub mod serve;
+
 use crate::answers::{self, CodeSearchBody};
 use crate::config::Config;
 use crate::engine::git::Source;
@@ -7,7 +9,7 @@ use crate::engine::parse::Analyzer;
 use crate::engine::search::CompiledSearch;
 use crate::indexer::{IndexSettings, Indexer, Progress};
 use crate::store::sqlite::SqliteStore;
-use crate::store::{NewRepository, OrganizationId, Repository, RepositoryId, Store, SymbolQuery};
+use crate::store::{NewRepository, OrganizationId, Repository, RepositoryId, Store};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
@@ -27,6 +29,26 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the service: REST, MCP, /health, /metrics, and the indexing workers.
+    Serve(serve::ServeArgs),
+    /// Serve the MCP tools over stdio for a local agent.
+    Mcp {
+        /// Speak MCP on stdin/stdout (the only transport of this command).
+        #[arg(long)]
+        stdio: bool,
+        #[command(flatten)]
+        serve: serve::ServeArgs,
+    },
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Recent indexing jobs.
+    Jobs {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
     /// Index a local git repository (its HEAD) or a git URL under KOTA_GIT_BASE_URL.
     Index {
         /// A local repository path or a git URL.
@@ -73,6 +95,28 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; prints it once, alone on the last line.
+    Create {
+        #[arg(long, value_parser = ["free", "solo", "team"])]
+        tier: String,
+        /// Organization name (created if missing; default: the local organization).
+        #[arg(long)]
+        org: Option<String>,
+        /// A label for the key.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List keys (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by its key_id (the third part of kota_{tier}_{key_id}_{secret}).
+    Revoke { key_id: String },
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,6 +178,39 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command {
+        Command::Serve(args) => serve::serve(&config, args).await,
+        Command::Mcp { stdio, serve: args } => {
+            if !stdio {
+                bail!("kotadb mcp speaks only stdio: run `kotadb mcp --stdio` (HTTP clients use /mcp of `kotadb serve`)");
+            }
+            serve::mcp_stdio(&config, args).await
+        }
+        Command::Keys(command) => keys(&config, command).await,
+        Command::Jobs { limit, json } => {
+            let store = open_store(&config).await?;
+            let jobs = store
+                .recent_jobs(&OrganizationId::local(), limit.clamp(1, 10_000))
+                .await?;
+            if json {
+                outln!(
+                    "{}",
+                    serde_json::to_string(&serde_json::json!({ "jobs": jobs }))?
+                );
+            } else {
+                for j in jobs {
+                    outln!(
+                        "{}\t{}\t{}\t{}\tattempts={}\t{}",
+                        j.id,
+                        j.repository_id,
+                        j.job_type,
+                        j.status,
+                        j.attempts,
+                        j.error.unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
         Command::Index {
             source,
             name,
@@ -368,16 +445,18 @@ async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let repositories = select_repositories(store.as_ref(), args.repository.as_deref()).await?;
     if args.symbols {
-        let query = SymbolQuery {
+        let body = answers::SymbolSearchBody {
             pattern: args.query.clone(),
             kind: args.kind.clone(),
-            repository: if args.repository.is_some() && repositories.len() == 1 {
-                Some(repositories[0].id.clone())
-            } else {
-                None
-            },
-            limit: args.limit.clamp(1, 10_000) as u32,
+            repository: args.repository.clone(),
+            limit: Some(u32::try_from(args.limit).unwrap_or(u32::MAX)),
         };
+        let scope = if args.repository.is_some() {
+            repositories.first().map(|r| r.id.clone())
+        } else {
+            None
+        };
+        let query = body.to_query(scope)?;
         let results = store
             .search_symbols(&OrganizationId::local(), &query)
             .await?;
@@ -436,6 +515,68 @@ async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
         }
         if let Some(notice) = &response.notice {
             writeln!(out, "[{notice}]")?;
+        }
+    }
+    Ok(())
+}
+
+async fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        KeysCommand::Create { tier, org, name } => {
+            let tier = crate::store::Tier::parse(&tier)
+                .ok_or_else(|| anyhow::anyhow!("unknown tier {tier:?}"))?;
+            let org = match org {
+                Some(name) => store.ensure_organization(&name).await?,
+                None => OrganizationId::local(),
+            };
+            let created = crate::keys::create(store.as_ref(), &org, tier, &name, false).await?;
+            outln!(
+                "created {} key {} for organization {}",
+                tier.name(),
+                created.record.key_id,
+                org.0
+            );
+            outln!("{}", created.text);
+        }
+        KeysCommand::List { json } => {
+            let mut all = Vec::new();
+            for org in store.organizations().await? {
+                all.extend(store.keys(&org).await?);
+            }
+            if json {
+                outln!(
+                    "{}",
+                    serde_json::to_string(&serde_json::json!({ "keys": all }))?
+                );
+            } else {
+                for k in all {
+                    let state = if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    outln!(
+                        "{}\t{}\t{}\t{}\t{}\tused {} times",
+                        k.key_id,
+                        k.tier.name(),
+                        state,
+                        k.organization_id,
+                        k.name,
+                        k.usage_count
+                    );
+                }
+            }
+        }
+        KeysCommand::Revoke { key_id } => {
+            let key = store
+                .key(&key_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no key {key_id:?}"))?;
+            store
+                .revoke_key(&OrganizationId(key.organization_id.clone()), &key_id)
+                .await?;
+            outln!("revoked {key_id}");
         }
     }
     Ok(())

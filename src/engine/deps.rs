@@ -950,33 +950,51 @@ fn tail_key(path: &str) -> Option<&str> {
 }
 
 /// Breadth-first walk from `start` following edges in one direction ("imports" or
-/// "imported by") up to `max_depth` hops. `next_level` returns the neighbours of a whole
-/// frontier at once, so a database answers one query per depth, not one per file. Each
-/// reached path is reported once with its smallest depth, sorted by (depth, path) so
-/// results are stable; `start` is excluded even when a cycle leads back to it.
-pub async fn walk<E>(
-    start: &str,
+/// "imported by") up to `max_depth` hops, as a state machine: the caller fetches the
+/// neighbours of a whole frontier at once (one database query per depth, not one per
+/// file) and feeds them back. Each reached path is reported once with its smallest
+/// depth, sorted by (depth, path) so results are stable; `start` is excluded even when a
+/// cycle leads back to it.
+pub struct Walk {
+    seen: HashSet<String>,
+    frontier: Vec<String>,
+    depth: u32,
     max_depth: u32,
-    mut next_level: impl AsyncFnMut(&[String]) -> Result<Vec<String>, E>,
-) -> Result<Vec<(String, u32)>, E> {
-    let mut seen: HashSet<String> = HashSet::new();
-    seen.insert(start.to_string());
-    let mut result = Vec::new();
-    let mut frontier = vec![start.to_string()];
-    for depth in 1..=max_depth {
-        let mut reached: Vec<String> = next_level(&frontier)
-            .await?
-            .into_iter()
-            .filter(|n| seen.insert(n.clone()))
-            .collect();
-        if reached.is_empty() {
-            break;
+    result: Vec<(String, u32)>,
+}
+
+impl Walk {
+    pub fn new(start: &str, max_depth: u32) -> Walk {
+        Walk {
+            seen: HashSet::from([start.to_string()]),
+            frontier: vec![start.to_string()],
+            depth: 0,
+            max_depth,
+            result: Vec::new(),
         }
-        reached.sort();
-        result.extend(reached.iter().map(|p| (p.clone(), depth)));
-        frontier = reached;
     }
-    Ok(result)
+
+    /// The paths whose neighbours are needed next; None when the walk is over.
+    pub fn frontier(&self) -> Option<&[String]> {
+        (self.depth < self.max_depth && !self.frontier.is_empty()).then_some(&self.frontier[..])
+    }
+
+    /// Takes the neighbours of the current frontier and moves one hop out.
+    pub fn advance(&mut self, neighbours: impl IntoIterator<Item = String>) {
+        self.depth += 1;
+        let mut reached: Vec<String> = neighbours
+            .into_iter()
+            .filter(|n| self.seen.insert(n.clone()))
+            .collect();
+        reached.sort();
+        self.result
+            .extend(reached.iter().map(|p| (p.clone(), self.depth)));
+        self.frontier = reached;
+    }
+
+    pub fn finish(self) -> Vec<(String, u32)> {
+        self.result
+    }
 }
 
 // -------------------------------------------------------------------- helpers
@@ -2041,7 +2059,7 @@ mod tests {
         ])
     }
 
-    fn neighbours(frontier: &[String], forward: bool) -> Result<Vec<String>, ()> {
+    fn neighbours(frontier: &[String], forward: bool) -> Vec<String> {
         let mut out = Vec::new();
         for (source, targets) in graph() {
             for target in targets {
@@ -2055,18 +2073,16 @@ mod tests {
                 }
             }
         }
-        Ok(out)
+        out
     }
 
     fn run_walk(start: &str, depth: u32, forward: bool) -> Vec<(String, u32)> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        runtime
-            .block_on(walk(start, depth, async |frontier: &[String]| {
-                neighbours(frontier, forward)
-            }))
-            .unwrap()
+        let mut walk = Walk::new(start, depth);
+        while let Some(frontier) = walk.frontier() {
+            let next = neighbours(frontier, forward);
+            walk.advance(next);
+        }
+        walk.finish()
     }
 
     #[test]

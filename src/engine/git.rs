@@ -17,9 +17,11 @@ pub enum GitError {
     NotARepository(String),
     #[error("branch or commit {0:?} not found")]
     RevisionNotFound(String),
-    #[error("git: {0}")]
+    #[error("the repository has no commits yet")]
+    NoCommits,
+    #[error("git")]
     Git(#[from] git2::Error),
-    #[error("git i/o: {0}")]
+    #[error("git i/o")]
     Io(#[from] std::io::Error),
 }
 
@@ -140,6 +142,10 @@ pub fn resolve_commit(repo: &Repository, revision: Option<&str>) -> Result<Oid, 
                 return Ok(commit.id());
             }
         }
+    }
+    let unborn = matches!(repo.head(), Err(e) if e.code() == git2::ErrorCode::UnbornBranch);
+    if revision.is_none() && unborn {
+        return Err(GitError::NoCommits);
     }
     Err(GitError::RevisionNotFound(
         revision.unwrap_or("HEAD").to_string(),

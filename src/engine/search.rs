@@ -93,12 +93,7 @@ impl CompiledSearch {
             return Err(SearchError::BadLimit);
         }
         let case_insensitive = !request.case_sensitive;
-        let matcher = RegexMatcherBuilder::new()
-            .case_insensitive(case_insensitive)
-            .fixed_strings(!request.regex)
-            .line_terminator(Some(b'\n'))
-            .build(&request.query)
-            .map_err(|e| SearchError::InvalidRegex(e.to_string()))?;
+        // Parse first: its errors point into the pattern as the user wrote it.
         let pattern = if request.regex {
             request.query.clone()
         } else {
@@ -108,6 +103,12 @@ impl CompiledSearch {
             .case_insensitive(case_insensitive)
             .build()
             .parse(&pattern)
+            .map_err(|e| SearchError::InvalidRegex(e.to_string()))?;
+        let matcher = RegexMatcherBuilder::new()
+            .case_insensitive(case_insensitive)
+            .fixed_strings(!request.regex)
+            .line_terminator(Some(b'\n'))
+            .build(&request.query)
             .map_err(|e| SearchError::InvalidRegex(e.to_string()))?;
         let plan = trigram::plan(&hir);
         let path = match request.path.as_deref().filter(|p| !p.is_empty()) {

@@ -36,7 +36,7 @@ const DICT_LEN: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SegmentError {
-    #[error("segment i/o: {0}")]
+    #[error("segment i/o")]
     Io(#[from] std::io::Error),
     #[error("segment {path} is corrupt or of another format: {reason}")]
     Corrupt { path: String, reason: &'static str },

@@ -20,7 +20,7 @@ const MAX_SEGMENTS: usize = 8;
 pub enum SnapshotError {
     #[error(transparent)]
     Segment(#[from] SegmentError),
-    #[error("index i/o at {path}: {source}")]
+    #[error("index i/o at {path}")]
     Io {
         path: String,
         source: std::io::Error,

@@ -13,9 +13,9 @@ use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database: {0}")]
+    #[error("database")]
     Database(#[from] sqlx::Error),
-    #[error("database migration: {0}")]
+    #[error("database migration")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("record not found")]
     NotFound,
@@ -118,7 +118,7 @@ pub struct StoredImport {
     pub line: u32,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct SymbolHit {
     pub repository_id: String,
     pub name: String,
@@ -128,7 +128,7 @@ pub struct SymbolHit {
     pub line_end: u32,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct ReferenceHit {
     pub repository_id: String,
     pub path: String,
@@ -152,6 +152,112 @@ pub enum EdgeDirection {
     Dependencies,
     /// What imports a file.
     Dependents,
+}
+
+/// What an indexing job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobType {
+    /// Index the repository's default branch (incrementally when an index exists).
+    FullIndex,
+    /// Bring the index up to a pushed commit.
+    IncrementalUpdate,
+}
+
+impl JobType {
+    pub fn name(self) -> &'static str {
+        match self {
+            JobType::FullIndex => "full_index",
+            JobType::IncrementalUpdate => "incremental_update",
+        }
+    }
+}
+
+/// A row of `indexing_jobs`, as `GET /api/v1/jobs/{id}` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct JobRecord {
+    pub id: String,
+    pub repository_id: String,
+    pub job_type: String,
+    /// queued | running | succeeded | failed
+    pub status: String,
+    pub revision: Option<String>,
+    pub attempts: u32,
+    pub error: Option<String>,
+    pub queued_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// How a claimed job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Succeeded,
+    /// Back to the queue, runnable after the delay.
+    Retry {
+        error: String,
+        after: std::time::Duration,
+    },
+    /// Failed for good.
+    Failed {
+        error: String,
+    },
+    /// Given back at shutdown without counting the attempt.
+    Released,
+}
+
+/// Queue figures for `/health`.
+#[derive(Debug, Clone, Copy, Serialize, Default, PartialEq, Eq, schemars::JsonSchema)]
+pub struct QueueDepth {
+    pub queued: u64,
+    pub running: u64,
+    /// Jobs failed for good in the last hour.
+    pub failed_recent: u64,
+}
+
+/// A pricing tier, which sets the hourly request limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Free,
+    Solo,
+    Team,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Free => "free",
+            Tier::Solo => "solo",
+            Tier::Team => "team",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Tier> {
+        match text {
+            "free" => Some(Tier::Free),
+            "solo" => Some(Tier::Solo),
+            "team" => Some(Tier::Team),
+            _ => None,
+        }
+    }
+}
+
+/// A stored API key: everything but the secret, of which only a hash is kept.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub key_id: String,
+    pub organization_id: String,
+    pub name: String,
+    pub tier: Tier,
+    #[serde(skip)]
+    pub key_hash: String,
+    pub is_admin: bool,
+    pub usage_count: u64,
+    pub last_used_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub created_at: String,
 }
 
 /// Resolves a stored import again against the new set of files.
@@ -186,6 +292,14 @@ pub trait Store: Send + Sync {
         org: &OrganizationId,
         id: &RepositoryId,
     ) -> StoreResult<Option<Repository>>;
+    /// A repository whatever its org: for workers running jobs, never for requests.
+    async fn repository_unscoped(&self, id: &RepositoryId) -> StoreResult<Option<Repository>>;
+    /// The most recently (re)indexed files of a repository, newest first.
+    async fn recent_files(
+        &self,
+        id: &RepositoryId,
+        limit: u32,
+    ) -> StoreResult<Vec<(FileRecord, String)>>;
     async fn repository_by_url(
         &self,
         org: &OrganizationId,
@@ -215,6 +329,48 @@ pub trait Store: Send + Sync {
         repository: Option<&RepositoryId>,
         limit: u32,
     ) -> StoreResult<Vec<ReferenceHit>>;
+    /// Queues a job; returns it as stored.
+    async fn enqueue_job(
+        &self,
+        id: &RepositoryId,
+        job_type: JobType,
+        revision: Option<&str>,
+    ) -> StoreResult<JobRecord>;
+    /// A job of one of the org's repositories.
+    async fn job(&self, org: &OrganizationId, job_id: &str) -> StoreResult<Option<JobRecord>>;
+    /// Claims the oldest runnable job: queued and due, or running with an expired lease (its
+    /// worker died). Marks it running and counts the attempt in the same statement. Never
+    /// claims a job of a repository that has a job running under a live lease.
+    async fn claim_job(
+        &self,
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> StoreResult<Option<JobRecord>>;
+    async fn heartbeat_job(&self, job_id: &str, lease: std::time::Duration) -> StoreResult<()>;
+    async fn finish_job(&self, job_id: &str, outcome: &JobOutcome) -> StoreResult<()>;
+    async fn queue_depth(&self) -> StoreResult<QueueDepth>;
+
+    async fn create_key(&self, org: &OrganizationId, key: &ApiKeyRecord) -> StoreResult<()>;
+    async fn key(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    async fn keys(&self, org: &OrganizationId) -> StoreResult<Vec<ApiKeyRecord>>;
+    /// Revokes a key of the org; false when there is no such key.
+    async fn revoke_key(&self, org: &OrganizationId, key_id: &str) -> StoreResult<bool>;
+    async fn count_keys(&self) -> StoreResult<u64>;
+    /// Adds batched usage: (key id, requests, last used time).
+    async fn record_key_usage(&self, usage: &[(String, u64)]) -> StoreResult<()>;
+    /// The org's most recent jobs, newest first.
+    async fn recent_jobs(&self, org: &OrganizationId, limit: u32) -> StoreResult<Vec<JobRecord>>;
+    /// Every organization.
+    async fn organizations(&self) -> StoreResult<Vec<OrganizationId>>;
+    /// The organization with this name, created if missing.
+    async fn ensure_organization(&self, name: &str) -> StoreResult<OrganizationId>;
+    /// Closes the connections (at shutdown, after the last write).
+    async fn close(&self);
+    /// A cheap query, to measure database latency for `/health`.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// The symbols defined in one file.
+    async fn symbols_in_file(&self, id: &RepositoryId, path: &str) -> StoreResult<Vec<SymbolHit>>;
     /// One hop of the import graph from each of `paths`.
     async fn edges(
         &self,

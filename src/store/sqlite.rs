@@ -74,6 +74,99 @@ macro_rules! select_repositories {
     };
 }
 
+/// `<query> id, repository_id, ... finished_at` for statements returning job rows.
+macro_rules! select_jobs {
+    ($prefix:literal) => {
+        concat!(
+            $prefix,
+            "id, repository_id, job_type, status, revision, attempts, error, queued_at, started_at, finished_at"
+        )
+    };
+}
+
+fn job_from_row(row: &sqlx::sqlite::SqliteRow) -> JobRecord {
+    JobRecord {
+        id: row.get("id"),
+        repository_id: row.get("repository_id"),
+        job_type: row.get("job_type"),
+        status: row.get("status"),
+        revision: row.get("revision"),
+        attempts: row.get::<i64, _>("attempts") as u32,
+        error: row.get("error"),
+        queued_at: row.get("queued_at"),
+        started_at: row.get("started_at"),
+        finished_at: row.get("finished_at"),
+    }
+}
+
+async fn add_event(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    job_id: &str,
+    event_type: &str,
+    message: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO indexing_job_events (job_id, event_type, message) VALUES (?, ?, ?)")
+        .bind(job_id)
+        .bind(event_type)
+        .bind(message)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// `SELECT <key columns> FROM api_keys <rest>`.
+macro_rules! select_keys {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, organization_id, name, tier, key_hash, is_admin, usage_count, last_used_at, expires_at, \
+             revoked_at, created_at FROM api_keys ",
+            $rest
+        )
+    };
+}
+
+fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> Option<ApiKeyRecord> {
+    Some(ApiKeyRecord {
+        key_id: row.get("id"),
+        organization_id: row.get("organization_id"),
+        name: row.get("name"),
+        tier: Tier::parse(row.get("tier"))?,
+        key_hash: row.get("key_hash"),
+        is_admin: row.get("is_admin"),
+        usage_count: row.get::<i64, _>("usage_count") as u64,
+        last_used_at: row.get("last_used_at"),
+        expires_at: row.get("expires_at"),
+        revoked_at: row.get("revoked_at"),
+        created_at: row.get("created_at"),
+    })
+}
+
+fn file_from_row(row: &sqlx::sqlite::SqliteRow) -> FileRecord {
+    FileRecord {
+        path: row.get("path"),
+        content_hash: row.get("content_hash"),
+        language: row.get("language"),
+        size_bytes: row.get::<i64, _>("size_bytes") as u64,
+        skipped: match row.get::<Option<&str>, _>("skipped") {
+            Some("binary") => Some("binary"),
+            Some("too_large") => Some("too_large"),
+            Some(_) => Some("other"),
+            None => None,
+        },
+    }
+}
+
+fn symbol_from_row(row: &sqlx::sqlite::SqliteRow) -> SymbolHit {
+    SymbolHit {
+        repository_id: row.get("repository_id"),
+        name: row.get("name"),
+        kind: row.get("kind"),
+        path: row.get("path"),
+        line_start: row.get::<i64, _>("line_start") as u32,
+        line_end: row.get::<i64, _>("line_end") as u32,
+    }
+}
+
 fn import_kind_name(kind: ImportKind) -> &'static str {
     match kind {
         ImportKind::Path => "path",
@@ -192,6 +285,33 @@ impl Store for SqliteStore {
         Ok(row.as_ref().map(repository_from_row))
     }
 
+    async fn repository_unscoped(&self, id: &RepositoryId) -> StoreResult<Option<Repository>> {
+        let row = sqlx::query(select_repositories!("WHERE id = ?"))
+            .bind(&id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(repository_from_row))
+    }
+
+    async fn recent_files(
+        &self,
+        id: &RepositoryId,
+        limit: u32,
+    ) -> StoreResult<Vec<(FileRecord, String)>> {
+        let rows = sqlx::query(
+            "SELECT path, content_hash, language, size_bytes, skipped, indexed_at FROM indexed_files \
+             WHERE repository_id = ? ORDER BY indexed_at DESC, path LIMIT ?",
+        )
+        .bind(&id.0)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| (file_from_row(row), row.get("indexed_at")))
+            .collect())
+    }
+
     async fn repository_by_url(
         &self,
         org: &OrganizationId,
@@ -255,21 +375,7 @@ impl Store for SqliteStore {
         .bind(&id.0)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|row| FileRecord {
-                path: row.get("path"),
-                content_hash: row.get("content_hash"),
-                language: row.get("language"),
-                size_bytes: row.get::<i64, _>("size_bytes") as u64,
-                skipped: match row.get::<Option<&str>, _>("skipped") {
-                    Some("binary") => Some("binary"),
-                    Some("too_large") => Some("too_large"),
-                    Some(_) => Some("other"),
-                    None => None,
-                },
-            })
-            .collect())
+        Ok(rows.iter().map(file_from_row).collect())
     }
 
     async fn search_symbols(
@@ -306,17 +412,7 @@ impl Store for SqliteStore {
             .push(" ESCAPE '\\' THEN 2 ELSE 3 END, length(s.name), s.name, f.path, s.line_start LIMIT ")
             .push_bind(query.limit as i64);
         let rows = builder.build().fetch_all(&self.pool).await?;
-        Ok(rows
-            .iter()
-            .map(|row| SymbolHit {
-                repository_id: row.get("repository_id"),
-                name: row.get("name"),
-                kind: row.get("kind"),
-                path: row.get("path"),
-                line_start: row.get::<i64, _>("line_start") as u32,
-                line_end: row.get::<i64, _>("line_end") as u32,
-            })
-            .collect())
+        Ok(rows.iter().map(symbol_from_row).collect())
     }
 
     async fn find_references(
@@ -356,6 +452,283 @@ impl Store for SqliteStore {
                     .to_string(),
             })
             .collect())
+    }
+
+    async fn enqueue_job(
+        &self,
+        id: &RepositoryId,
+        job_type: JobType,
+        revision: Option<&str>,
+    ) -> StoreResult<JobRecord> {
+        let job_id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(select_jobs!(
+            "INSERT INTO indexing_jobs (id, repository_id, job_type, revision) VALUES (?, ?, ?, ?) RETURNING "
+        ))
+        .bind(&job_id)
+        .bind(&id.0)
+        .bind(job_type.name())
+        .bind(revision)
+        .fetch_one(&mut *tx)
+        .await?;
+        add_event(&mut tx, &job_id, "queued", None).await?;
+        tx.commit().await?;
+        Ok(job_from_row(&row))
+    }
+
+    async fn job(&self, org: &OrganizationId, job_id: &str) -> StoreResult<Option<JobRecord>> {
+        let row = sqlx::query(
+            "SELECT j.id, j.repository_id, j.job_type, j.status, j.revision, j.attempts, j.error, j.queued_at, \
+             j.started_at, j.finished_at FROM indexing_jobs j JOIN repositories r ON r.id = j.repository_id \
+             WHERE j.id = ? AND r.organization_id = ?",
+        )
+        .bind(job_id)
+        .bind(&org.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(job_from_row))
+    }
+
+    async fn claim_job(&self, worker: &str, lease: Duration) -> StoreResult<Option<JobRecord>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(select_jobs!(
+            "UPDATE indexing_jobs SET status = 'running', attempts = attempts + 1, lease_owner = ?1, \
+             lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2), \
+             started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), error = NULL \
+             WHERE id = (SELECT j.id FROM indexing_jobs j \
+                 WHERE ((j.status = 'queued' AND j.run_after <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) \
+                     OR (j.status = 'running' AND j.lease_expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) \
+                   AND NOT EXISTS (SELECT 1 FROM indexing_jobs k WHERE k.repository_id = j.repository_id \
+                       AND k.id <> j.id AND k.status = 'running' \
+                       AND k.lease_expires_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) \
+                 ORDER BY j.run_after, j.queued_at LIMIT 1) \
+             RETURNING "
+        ))
+        .bind(worker)
+        .bind(format!("+{:.3} seconds", lease.as_secs_f64()))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = &row {
+            let job = job_from_row(row);
+            add_event(
+                &mut tx,
+                &job.id,
+                "started",
+                Some(&format!("attempt {} by {worker}", job.attempts)),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(row.as_ref().map(job_from_row))
+    }
+
+    async fn heartbeat_job(&self, job_id: &str, lease: Duration) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE indexing_jobs SET lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?) \
+             WHERE id = ? AND status = 'running'",
+        )
+        .bind(format!("+{:.3} seconds", lease.as_secs_f64()))
+        .bind(job_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn finish_job(&self, job_id: &str, outcome: &JobOutcome) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let (event, message) = match outcome {
+            JobOutcome::Succeeded => {
+                sqlx::query(
+                    "UPDATE indexing_jobs SET status = 'succeeded', error = NULL, lease_owner = NULL, \
+                     lease_expires_at = NULL, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                )
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
+                ("succeeded", None)
+            }
+            JobOutcome::Retry { error, after } => {
+                sqlx::query(
+                    "UPDATE indexing_jobs SET status = 'queued', error = ?, lease_owner = NULL, lease_expires_at = NULL, \
+                     run_after = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?) WHERE id = ?",
+                )
+                .bind(error)
+                .bind(format!("+{:.3} seconds", after.as_secs_f64()))
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
+                (
+                    "retry_scheduled",
+                    Some(format!("{error}; retry in {:.1} s", after.as_secs_f64())),
+                )
+            }
+            JobOutcome::Failed { error } => {
+                sqlx::query(
+                    "UPDATE indexing_jobs SET status = 'failed', error = ?, lease_owner = NULL, lease_expires_at = NULL, \
+                     finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                )
+                .bind(error)
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
+                ("failed", Some(error.clone()))
+            }
+            JobOutcome::Released => {
+                sqlx::query(
+                    "UPDATE indexing_jobs SET status = 'queued', attempts = max(attempts - 1, 0), lease_owner = NULL, \
+                     lease_expires_at = NULL WHERE id = ? AND status = 'running'",
+                )
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
+                ("released", None)
+            }
+        };
+        add_event(&mut tx, job_id, event, message.as_deref()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn queue_depth(&self) -> StoreResult<QueueDepth> {
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT count(*) FROM indexing_jobs WHERE status = 'queued') AS queued, \
+               (SELECT count(*) FROM indexing_jobs WHERE status = 'running') AS running, \
+               (SELECT count(*) FROM indexing_jobs WHERE status = 'failed' \
+                  AND finished_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour')) AS failed_recent",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(QueueDepth {
+            queued: row.get::<i64, _>("queued") as u64,
+            running: row.get::<i64, _>("running") as u64,
+            failed_recent: row.get::<i64, _>("failed_recent") as u64,
+        })
+    }
+
+    async fn create_key(&self, org: &OrganizationId, key: &ApiKeyRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, organization_id, name, tier, key_hash, is_admin, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.key_id)
+        .bind(&org.0)
+        .bind(&key.name)
+        .bind(key.tier.name())
+        .bind(&key.key_hash)
+        .bind(key.is_admin)
+        .bind(&key.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn key(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        let row = sqlx::query(select_keys!("WHERE id = ?"))
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().and_then(key_from_row))
+    }
+
+    async fn keys(&self, org: &OrganizationId) -> StoreResult<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query(select_keys!(
+            "WHERE organization_id = ? ORDER BY created_at, id"
+        ))
+        .bind(&org.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(key_from_row).collect())
+    }
+
+    async fn revoke_key(&self, org: &OrganizationId, key_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) \
+             WHERE id = ? AND organization_id = ?",
+        )
+        .bind(key_id)
+        .bind(&org.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn count_keys(&self) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM api_keys")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count as u64)
+    }
+
+    async fn record_key_usage(&self, usage: &[(String, u64)]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (key_id, count) in usage {
+            sqlx::query(
+                "UPDATE api_keys SET usage_count = usage_count + ?, last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+            )
+            .bind(*count as i64)
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn recent_jobs(&self, org: &OrganizationId, limit: u32) -> StoreResult<Vec<JobRecord>> {
+        let rows = sqlx::query(
+            "SELECT j.id, j.repository_id, j.job_type, j.status, j.revision, j.attempts, j.error, j.queued_at, \
+             j.started_at, j.finished_at FROM indexing_jobs j JOIN repositories r ON r.id = j.repository_id \
+             WHERE r.organization_id = ? ORDER BY j.queued_at DESC, j.id LIMIT ?",
+        )
+        .bind(&org.0)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(job_from_row).collect())
+    }
+
+    async fn organizations(&self) -> StoreResult<Vec<OrganizationId>> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM organizations ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(ids.into_iter().map(OrganizationId).collect())
+    }
+
+    async fn ensure_organization(&self, name: &str) -> StoreResult<OrganizationId> {
+        sqlx::query(
+            "INSERT INTO organizations (id, name) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        let id: String = sqlx::query_scalar("SELECT id FROM organizations WHERE name = ?")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(OrganizationId(id))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn symbols_in_file(&self, id: &RepositoryId, path: &str) -> StoreResult<Vec<SymbolHit>> {
+        let rows = sqlx::query(
+            "SELECT f.repository_id, s.name, s.kind, f.path, s.line_start, s.line_end FROM symbols s \
+             JOIN indexed_files f ON f.id = s.file_id WHERE f.repository_id = ? AND f.path = ? ORDER BY s.line_start",
+        )
+        .bind(&id.0)
+        .bind(path)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(symbol_from_row).collect())
     }
 
     async fn edges(

@@ -1,0 +1,179 @@
+//! JobPollerActor: claims jobs from the durable queue and hands each to its repository.
+
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tokio::time::Instant;
+
+use crate::config::ActorsConfig;
+use crate::ports::RepoWork;
+use crate::repo_supervisor::SupervisorMsg;
+use crate::shared::{RunningJob, Shared};
+
+pub(crate) enum PollerMsg {
+    /// Periodic claim round.
+    Tick,
+    /// Claim now (sent after an enqueue and when a job finishes); coalesced, see `Core::wake_poller`.
+    Wake,
+    /// Stop claiming, wait up to the grace period, release what still runs; replies with
+    /// the released job ids.
+    Shutdown(Duration, RpcReplyPort<Vec<String>>),
+}
+
+pub(crate) struct JobPollerActor<W>(PhantomData<fn() -> W>);
+
+impl<W> JobPollerActor<W> {
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+pub(crate) struct PollerState<W: RepoWork> {
+    shared: Arc<Shared<W>>,
+    config: Arc<ActorsConfig>,
+    stopping: bool,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl<W: RepoWork> Actor for JobPollerActor<W> {
+    type Msg = PollerMsg;
+    type State = PollerState<W>;
+    type Arguments = (Arc<Shared<W>>, Arc<ActorsConfig>);
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        (shared, config): Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        *shared.core.poller.write().expect("poller lock") = Some(myself);
+        shared.core.wake_pending.store(false, Ordering::Release);
+        Ok(PollerState {
+            shared,
+            config,
+            stopping: false,
+            ticker: None,
+        })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        state.ticker = Some(myself.send_interval(state.config.poll_interval, || PollerMsg::Tick));
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(ticker) = state.ticker.take() {
+            ticker.abort();
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            PollerMsg::Tick => state.claim_round().await,
+            PollerMsg::Wake => {
+                state
+                    .shared
+                    .core
+                    .wake_pending
+                    .store(false, Ordering::Release);
+                state.claim_round().await;
+            }
+            PollerMsg::Shutdown(grace, reply) => {
+                let released = state.shutdown(grace).await;
+                let _ = reply.send(released);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<W: RepoWork> PollerState<W> {
+    /// Claims while fewer than `max_concurrent_jobs` run. This cap is what bounds the
+    /// RepoSupervisor's and the RepoActors' mailboxes.
+    async fn claim_round(&mut self) {
+        let core = &self.shared.core;
+        while !self.stopping && core.running_len() < self.config.max_concurrent_jobs {
+            let Some(supervisor) = self.shared.supervisor() else {
+                return;
+            };
+            match core
+                .queue
+                .claim(&self.config.worker_id, self.config.lease)
+                .await
+            {
+                Ok(Some(job)) => {
+                    tracing::debug!(
+                        job_id = job.id,
+                        repository_id = job.repository_id,
+                        "job claimed"
+                    );
+                    let running = RunningJob::start(core.clone(), job);
+                    // On error the message, and with it the guard, is dropped: the job is released.
+                    if supervisor.cast(SupervisorMsg::Dispatch(running)).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::warn!(error, "claiming a job failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn shutdown(&mut self, grace: Duration) -> Vec<String> {
+        self.stopping = true;
+        let core = self.shared.core.clone();
+        core.shutting_down.store(true, Ordering::Release);
+        let deadline = Instant::now() + grace;
+        loop {
+            let finished = core.job_finished.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
+            if core.running_len() == 0 {
+                return Vec::new();
+            }
+            if tokio::time::timeout_at(deadline, finished).await.is_err() {
+                break;
+            }
+        }
+        let Some(supervisor) = self.shared.supervisor() else {
+            return Vec::new();
+        };
+        let still_running = match supervisor
+            .call(SupervisorMsg::KillAll, Some(self.config.call_timeout))
+            .await
+        {
+            Ok(ractor::rpc::CallResult::Success(jobs)) => jobs,
+            _ => {
+                tracing::warn!("repository supervisor did not stop its actors; leases will expire");
+                return Vec::new();
+            }
+        };
+        let mut released = Vec::new();
+        for job in still_running {
+            match core.queue.release(&job.id).await {
+                Ok(()) => released.push(job.id),
+                Err(error) => tracing::warn!(job_id = job.id, error, "releasing a job failed"),
+            }
+        }
+        released
+    }
+}

@@ -1,0 +1,256 @@
+//! In-memory fakes of the ports, shared by the supervision tests.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kotadb_actors::{ActorsConfig, Job, JobQueue, RepoKey, RepoWork};
+use tokio::time::Instant;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Queued,
+    Running,
+    Succeeded,
+    Failed(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct QueuedJob {
+    pub job: Job,
+    pub status: Status,
+    pub runnable_at: Instant,
+    /// Every `fail` call: (error, retry_after).
+    pub failures: Vec<(String, Option<Duration>)>,
+    pub releases: u32,
+}
+
+/// A job queue in memory: claim order is insertion order.
+#[derive(Default)]
+pub struct FakeQueue {
+    jobs: Mutex<Vec<QueuedJob>>,
+    pub heartbeats: AtomicUsize,
+}
+
+impl FakeQueue {
+    pub fn enqueue(&self, id: &str, repo: &str) {
+        let job = Job {
+            id: id.into(),
+            repository_id: repo.into(),
+            job_type: "index".into(),
+            revision: None,
+            attempts: 0,
+        };
+        self.jobs.lock().unwrap().push(QueuedJob {
+            job,
+            status: Status::Queued,
+            runnable_at: Instant::now(),
+            failures: vec![],
+            releases: 0,
+        });
+    }
+
+    pub fn get(&self, id: &str) -> QueuedJob {
+        self.jobs
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|j| j.job.id == id)
+            .cloned()
+            .expect("job exists")
+    }
+
+    pub fn status(&self, id: &str) -> Status {
+        self.get(id).status
+    }
+
+    fn with<T>(&self, id: &str, f: impl FnOnce(&mut QueuedJob) -> T) -> Result<T, String> {
+        let mut jobs = self.jobs.lock().unwrap();
+        let job = jobs
+            .iter_mut()
+            .find(|j| j.job.id == id)
+            .ok_or_else(|| format!("no job {id}"))?;
+        Ok(f(job))
+    }
+}
+
+#[async_trait]
+impl JobQueue for FakeQueue {
+    async fn claim(&self, _worker: &str, _lease: Duration) -> Result<Option<Job>, String> {
+        let now = Instant::now();
+        let mut jobs = self.jobs.lock().unwrap();
+        let Some(next) = jobs
+            .iter_mut()
+            .find(|j| j.status == Status::Queued && j.runnable_at <= now)
+        else {
+            return Ok(None);
+        };
+        next.status = Status::Running;
+        next.job.attempts += 1;
+        Ok(Some(next.job.clone()))
+    }
+
+    async fn heartbeat(&self, _job_id: &str, _lease: Duration) -> Result<(), String> {
+        self.heartbeats.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn succeed(&self, job_id: &str) -> Result<(), String> {
+        self.with(job_id, |j| j.status = Status::Succeeded)
+    }
+
+    async fn fail(
+        &self,
+        job_id: &str,
+        error: &str,
+        retry_after: Option<Duration>,
+    ) -> Result<(), String> {
+        self.with(job_id, |j| {
+            j.failures.push((error.to_string(), retry_after));
+            match retry_after {
+                Some(delay) => {
+                    j.status = Status::Queued;
+                    j.runnable_at = Instant::now() + delay;
+                }
+                None => j.status = Status::Failed(error.to_string()),
+            }
+        })
+    }
+
+    async fn release(&self, job_id: &str) -> Result<(), String> {
+        self.with(job_id, |j| {
+            j.status = Status::Queued;
+            j.job.attempts -= 1;
+            j.releases += 1;
+        })
+    }
+}
+
+/// What the fake indexer does for one repository.
+#[derive(Clone, Copy, Debug)]
+pub enum Behaviour {
+    /// Takes this long, then succeeds.
+    Takes(Duration),
+    Panics,
+    HangsForever,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snap {
+    pub repo: String,
+    pub job_id: String,
+}
+
+#[derive(Default)]
+pub struct FakeWork {
+    behaviour: Mutex<HashMap<String, Behaviour>>,
+    saved: Mutex<HashMap<String, Arc<Snap>>>,
+    loads: Mutex<HashMap<String, usize>>,
+    /// (job id, start, end) of every finished index run.
+    pub runs: Mutex<Vec<(String, Instant, Instant)>>,
+    pub started: AtomicUsize,
+}
+
+impl FakeWork {
+    pub fn set(&self, repo: &str, behaviour: Behaviour) {
+        self.behaviour
+            .lock()
+            .unwrap()
+            .insert(repo.into(), behaviour);
+    }
+
+    pub fn save(&self, repo: &str, job_id: &str) {
+        self.saved.lock().unwrap().insert(
+            repo.into(),
+            Arc::new(Snap {
+                repo: repo.into(),
+                job_id: job_id.into(),
+            }),
+        );
+    }
+
+    pub fn loads(&self, repo: &str) -> usize {
+        self.loads.lock().unwrap().get(repo).copied().unwrap_or(0)
+    }
+
+    pub fn run_of(&self, job_id: &str) -> (Instant, Instant) {
+        let runs = self.runs.lock().unwrap();
+        let (_, start, end) = runs
+            .iter()
+            .find(|(id, _, _)| id == job_id)
+            .expect("job ran");
+        (*start, *end)
+    }
+}
+
+#[async_trait]
+impl RepoWork for FakeWork {
+    type Snapshot = Snap;
+
+    async fn load(&self, repo: &RepoKey) -> Result<Option<Arc<Snap>>, String> {
+        *self
+            .loads
+            .lock()
+            .unwrap()
+            .entry(repo.0.clone())
+            .or_default() += 1;
+        Ok(self.saved.lock().unwrap().get(&repo.0).cloned())
+    }
+
+    async fn index(&self, repo: &RepoKey, job: &Job) -> Result<Arc<Snap>, String> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        let behaviour = self
+            .behaviour
+            .lock()
+            .unwrap()
+            .get(&repo.0)
+            .copied()
+            .unwrap_or(Behaviour::Takes(Duration::from_millis(10)));
+        let start = Instant::now();
+        match behaviour {
+            Behaviour::Takes(duration) => tokio::time::sleep(duration).await,
+            Behaviour::Panics => panic!("boom: grammar bug in {repo}"),
+            Behaviour::HangsForever => std::future::pending::<()>().await,
+        }
+        self.runs
+            .lock()
+            .unwrap()
+            .push((job.id.clone(), start, Instant::now()));
+        self.save(&repo.0, &job.id);
+        Ok(self.saved.lock().unwrap()[&repo.0].clone())
+    }
+}
+
+/// Small durations; `park_after` and `idle_after` large unless a test is about them.
+pub fn test_config() -> ActorsConfig {
+    ActorsConfig {
+        poll_interval: Duration::from_millis(50),
+        max_concurrent_jobs: 2,
+        job_timeout: Duration::from_secs(5),
+        lease: Duration::from_secs(3),
+        max_attempts: 3,
+        backoff_base: Duration::from_millis(100),
+        backoff_cap: Duration::from_secs(1),
+        park_after: 100,
+        park_window: Duration::from_secs(60),
+        idle_after: Duration::from_secs(3600),
+        call_timeout: Duration::from_secs(5),
+        worker_id: "test".into(),
+    }
+}
+
+/// Polls `condition` every 10 ms of (paused) time until it holds; panics after `limit`.
+pub async fn eventually(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+pub fn repo(name: &str) -> RepoKey {
+    RepoKey(name.into())
+}

@@ -1,0 +1,104 @@
+//! The HTTP surface: REST under `/api/v1`, MCP at `/mcp`, `/health`, `/metrics` and
+//! `/openapi.json`.
+//!
+//! Architecture invariant: handlers hold no locks and no shared mutable state; they call
+//! `Service` operations, which read snapshots published by the repository actors and
+//! send messages to them. Overload is answered, not queued without bound: past
+//! `max_concurrent_requests` a request gets 503 at once (load shedding), and every
+//! request has a deadline.
+
+pub mod auth;
+pub mod caller;
+pub mod error;
+pub mod health;
+pub mod mcp;
+pub mod metrics;
+pub mod openapi;
+pub mod rest;
+
+use crate::service::Service;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use error::ApiError;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceBuilder;
+
+/// Limits of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub max_concurrent_requests: usize,
+    pub mcp: mcp::McpSettings,
+}
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub auth: Arc<auth::Auth>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+async fn overloaded(error: tower::BoxError) -> ApiError {
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        ApiError::unavailable("server busy: too many requests in flight, retry shortly", 1)
+    } else if error.is::<tower::timeout::error::Elapsed>() {
+        ApiError::unavailable("request timed out", 1)
+    } else {
+        tracing::error!(%error, "middleware error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
+    }
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    Json(openapi::document())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see /openapi.json")
+}
+
+/// The whole application.
+pub fn router(state: AppState, settings: &HttpSettings) -> Router {
+    let mut api = Router::new();
+    for route in openapi::routes().into_iter().filter(|r| r.authenticated) {
+        api = (route.mount)(api);
+    }
+    let authenticate = middleware::from_fn_with_state(state.clone(), auth::require_key);
+    let api = api.route_layer(authenticate.clone());
+    let mcp = Router::new()
+        .nest_service(
+            "/mcp",
+            mcp::streamable_service(Arc::clone(&state.service), &settings.mcp),
+        )
+        .layer(authenticate);
+    let public = Router::new()
+        .route("/health", get(health::health))
+        .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(openapi_json));
+    let metrics = Arc::clone(&state.metrics);
+    public
+        .merge(api)
+        .merge(mcp)
+        .fallback(not_found)
+        .with_state(state)
+        .layer(middleware::from_fn_with_state(metrics, metrics::record))
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .concurrency_limit(settings.max_concurrent_requests)
+                .timeout(settings.request_timeout),
+        )
+}

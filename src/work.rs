@@ -1,0 +1,134 @@
+//! The actor crate's ports, implemented with the real engine and store: how a
+//! repository actor loads and rebuilds its index, and how jobs are claimed.
+
+use crate::engine::snapshot::{index_dir, Snapshot};
+use crate::indexer::{Indexer, Silent};
+use crate::store::{JobOutcome, RepositoryId, Store};
+use async_trait::async_trait;
+use kotadb_actors::{Job, JobQueue, RepoKey, RepoWork};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Indexing through the engine: a RepoActor's work.
+pub struct EngineWork {
+    pub indexer: Arc<Indexer>,
+    /// Test hook for crash-isolation tests: when set, indexing a repository whose git URL
+    /// contains this text panics (outside the per-file guard), as a grammar bug would.
+    pub panic_on: Option<String>,
+}
+
+#[async_trait]
+impl RepoWork for EngineWork {
+    type Snapshot = Snapshot;
+
+    async fn load(&self, repo: &RepoKey) -> Result<Option<Arc<Snapshot>>, String> {
+        let dir = index_dir(self.indexer.data_dir(), &repo.0);
+        let loaded = tokio::task::spawn_blocking(move || Snapshot::load(&dir))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{e:#}"))?;
+        Ok(loaded.map(Arc::new))
+    }
+
+    async fn index(&self, repo: &RepoKey, job: &Job) -> Result<Arc<Snapshot>, String> {
+        let id = RepositoryId(repo.0.clone());
+        let repository = self
+            .indexer
+            .store()
+            .repository_unscoped(&id)
+            .await
+            .map_err(|e| error_chain(&e))?
+            .ok_or_else(|| "the repository was deleted".to_string())?;
+        if let Some(marker) = &self.panic_on {
+            if repository.git_url.contains(marker.as_str()) {
+                panic!("injected indexer panic for {}", repository.git_url);
+            }
+        }
+        let (summary, snapshot) = self
+            .indexer
+            .index(&repository, job.revision.clone(), Arc::new(Silent))
+            .await
+            .map_err(|e| error_chain(&e))?;
+        tracing::info!(
+            repository = %repository.id, job = %job.id, commit = %summary.commit,
+            files = summary.files_indexed, seconds = summary.seconds, "indexed"
+        );
+        Ok(snapshot)
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The job queue in the database.
+pub struct StoreQueue {
+    pub store: Arc<dyn Store>,
+}
+
+#[async_trait]
+impl JobQueue for StoreQueue {
+    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>, String> {
+        let claimed = self
+            .store
+            .claim_job(worker, lease)
+            .await
+            .map_err(|e| error_chain(&e))?;
+        Ok(claimed.map(|job| Job {
+            id: job.id,
+            repository_id: job.repository_id,
+            job_type: job.job_type,
+            revision: job.revision,
+            attempts: job.attempts,
+        }))
+    }
+
+    async fn heartbeat(&self, job_id: &str, lease: Duration) -> Result<(), String> {
+        self.store
+            .heartbeat_job(job_id, lease)
+            .await
+            .map_err(|e| error_chain(&e))
+    }
+
+    async fn succeed(&self, job_id: &str) -> Result<(), String> {
+        self.store
+            .finish_job(job_id, &JobOutcome::Succeeded)
+            .await
+            .map_err(|e| error_chain(&e))
+    }
+
+    async fn fail(
+        &self,
+        job_id: &str,
+        error: &str,
+        retry_after: Option<Duration>,
+    ) -> Result<(), String> {
+        let outcome = match retry_after {
+            Some(after) => JobOutcome::Retry {
+                error: error.to_string(),
+                after,
+            },
+            None => JobOutcome::Failed {
+                error: error.to_string(),
+            },
+        };
+        self.store
+            .finish_job(job_id, &outcome)
+            .await
+            .map_err(|e| error_chain(&e))
+    }
+
+    async fn release(&self, job_id: &str) -> Result<(), String> {
+        self.store
+            .finish_job(job_id, &JobOutcome::Released)
+            .await
+            .map_err(|e| error_chain(&e))
+    }
+}
