@@ -18,11 +18,11 @@
 
 mod common;
 
-use common::{assert_success, GitRepo, Kotadb};
+use common::{assert_success, curl, GitRepo, Kotadb, Remotes, Reply, Server};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -42,148 +42,6 @@ fn fixture_repo() -> GitRepo {
     repo.write("README.md", "A tiny Router fixture.\n");
     repo.commit("fixture");
     repo
-}
-
-/// A running `kotadb serve`, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    admin_key: String,
-    stderr_path: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(kotadb: &Kotadb) -> Server {
-        let stderr_path = kotadb.data_dir().join("serve.stderr");
-        let stderr = std::fs::File::create(&stderr_path).expect("creating the stderr log");
-        let mut child = kotadb
-            .command()
-            .args(["serve", "--port", "0", "--bind", "127.0.0.1"])
-            .env_remove("KOTA_ALLOWED_ORIGINS")
-            .env_remove("KOTADB_ALLOWED_HOSTS")
-            .env_remove("PORT")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("starting kotadb serve");
-        let stdout = child.stdout.take().expect("serve's stdout");
-        let (tx, rx) = mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    // Keep draining so the server never blocks on a full pipe.
-                    continue;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let mut base = None;
-        let mut admin_key = None;
-        let mut seen = Vec::new();
-        while base.is_none() || admin_key.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(rest) = line.split(" listening on ").nth(1) {
-                        base = rest.split_whitespace().next().map(str::to_string);
-                    }
-                    if line.trim().starts_with("kota_") {
-                        admin_key = Some(line.trim().to_string());
-                    }
-                    seen.push(line);
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "kotadb serve did not print its address and admin key\n--- stdout\n{}\n--- stderr\n{}",
-                        seen.join("\n"),
-                        std::fs::read_to_string(&stderr_path).unwrap_or_default()
-                    );
-                }
-            }
-        }
-        Server {
-            child,
-            base: base.unwrap(),
-            admin_key: admin_key.unwrap(),
-            stderr_path,
-        }
-    }
-
-    fn mcp_url(&self) -> String {
-        format!("{}/mcp", self.base)
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
-    }
-}
-
-/// One HTTP exchange made with curl.
-struct Reply {
-    status: u16,
-    content_type: String,
-    body: String,
-}
-
-impl Reply {
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "expected a JSON body ({e}), got HTTP {}: {}",
-                self.status, self.body
-            )
-        })
-    }
-}
-
-/// `curl -sS -X METHOD URL -H ... -d BODY`: status, content type and body.
-fn curl(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
-    let mut command = Command::new("curl");
-    command.args([
-        "-sS",
-        "--max-time",
-        "60",
-        "-X",
-        method,
-        url,
-        "-w",
-        "\n%{http_code} %{content_type}",
-    ]);
-    for (name, value) in headers {
-        command.arg("-H").arg(format!("{name}: {value}"));
-    }
-    if let Some(body) = body {
-        command.arg("--data-binary").arg(body);
-    }
-    let output = match command.output() {
-        Ok(output) => output,
-        Err(e) => panic!("running curl (is it installed?): {e}"),
-    };
-    assert_success(&format!("curl {method} {url}"), &output);
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    let (body, trailer) = text.rsplit_once('\n').unwrap_or(("", &text));
-    let (status, content_type) = trailer.split_once(' ').unwrap_or((trailer, ""));
-    Reply {
-        status: status
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("curl printed no status: {text}")),
-        content_type: content_type.trim().to_string(),
-        body: body.to_string(),
-    }
 }
 
 /// A POST to /mcp with the seed's exact headers (Accept: application/json alone).
@@ -224,61 +82,6 @@ fn tool_error_text(result: &Value) -> String {
         .filter_map(|c| c["text"].as_str())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Registers `file://<dir>/repo.git` and waits for its first index job to succeed.
-fn register_and_index(server: &Server, git_url: &str) -> (String, String) {
-    let auth = format!("Bearer {}", server.admin_key);
-    let reply = curl(
-        "POST",
-        &format!("{}/api/v1/repositories", server.base),
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &auth),
-        ],
-        Some(&json!({"git_url": git_url}).to_string()),
-    );
-    assert!(
-        reply.status == 201 || reply.status == 200,
-        "registering {git_url}: HTTP {} {}",
-        reply.status,
-        reply.body
-    );
-    let created = reply.json();
-    let id = created["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no repository id in {created}"))
-        .to_string();
-    let job = created["job_id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no job_id in {created}"))
-        .to_string();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let reply = curl(
-            "GET",
-            &format!("{}/api/v1/jobs/{job}", server.base),
-            &[("Authorization", &auth)],
-            None,
-        );
-        assert_eq!(reply.status, 200, "job status: {}", reply.body);
-        let status = reply.json()["status"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        match status.as_str() {
-            "succeeded" => return (id, job),
-            "failed" => panic!(
-                "indexing failed: {}\n--- server stderr\n{}",
-                reply.body,
-                server.stderr()
-            ),
-            _ if Instant::now() > deadline => {
-                panic!("indexing did not finish in time: {}", reply.body)
-            }
-            _ => std::thread::sleep(Duration::from_millis(200)),
-        }
-    }
 }
 
 /// The venv with the Python MCP SDK (2.x), created on first use.
@@ -324,22 +127,12 @@ fn python_with_mcp() -> PathBuf {
 #[test]
 fn mcp_over_http() {
     let repo = fixture_repo();
-    let remotes = tempfile::tempdir().expect("temp dir");
-    let bare = remotes.path().join("repo.git");
-    let output = Command::new("git")
-        .args(["clone", "-q", "--bare"])
-        .arg(repo.path())
-        .arg(&bare)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("running git clone");
-    assert_success("git clone --bare", &output);
-    let base_url = format!("file://{}", remotes.path().display());
-    let kotadb = Kotadb::new().git_base_url(base_url.clone());
+    let remotes = Remotes::new();
+    let git_url = remotes.publish(&repo, "repo");
+    let kotadb = Kotadb::new().git_base_url(remotes.base_url());
     let server = Server::start(&kotadb);
-    let (repository_id, job_id) = register_and_index(&server, &format!("{base_url}/repo.git"));
-    let admin = server.admin_key.clone();
+    let admin = server.admin_key();
+    let (repository_id, job_id) = server.register_and_index(&admin, &git_url);
 
     // The seed's handshake, exactly as written (curl with Accept: application/json).
     let initialize = r#"{

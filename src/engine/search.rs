@@ -295,6 +295,7 @@ fn new_searcher() -> Searcher {
 impl CompiledSearch {
     /// Runs the search over one snapshot on the rayon pool.
     pub fn run(&self, snapshot: &Snapshot) -> Result<SnapshotMatches, SearchError> {
+        let started = std::time::Instant::now();
         let mut candidates: Vec<(usize, u32)> = Vec::new();
         for (index, live) in snapshot.segments.iter().enumerate() {
             let ids: Box<dyn Iterator<Item = u32>> = match evaluate(&self.plan, &live.segment) {
@@ -316,6 +317,7 @@ impl CompiledSearch {
             }
         }
         candidates.sort_by(|a, b| snapshot.path(*a).cmp(snapshot.path(*b)));
+        let planned = started.elapsed();
         let keep = self.limit;
         let per_file: Vec<Result<(Vec<LineMatch>, u64), SearchError>> = candidates
             .par_iter()
@@ -337,6 +339,13 @@ impl CompiledSearch {
                 },
             )
             .collect();
+        tracing::debug!(
+            candidates = candidates.len(),
+            plan_us = planned.as_micros() as u64,
+            verify_us = (started.elapsed() - planned).as_micros() as u64,
+            plan = ?self.plan,
+            "search"
+        );
         let mut out = SnapshotMatches {
             candidates: candidates.len(),
             ..Default::default()

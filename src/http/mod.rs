@@ -19,8 +19,8 @@ pub mod rest;
 use crate::service::Service;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use error::ApiError;
@@ -68,6 +68,27 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; see /openapi.json")
 }
 
+/// axum answers a known path asked with another method with a bare, empty 405; give it
+/// the JSON error shape every other error has, keeping its `Allow` header.
+async fn json_method_not_allowed(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut json = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not take that method; see /openapi.json",
+    )
+    .into_response();
+    if let Some(allow) = allow {
+        json.headers_mut().insert(header::ALLOW, allow);
+    }
+    json
+}
+
 /// The whole application.
 pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     let mut api = Router::new();
@@ -92,6 +113,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(mcp)
         .fallback(not_found)
         .with_state(state)
+        .layer(middleware::map_response(json_method_not_allowed))
         .layer(middleware::from_fn_with_state(metrics, metrics::record))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(
