@@ -107,7 +107,8 @@ pub struct Indexer {
 
 struct Processed {
     record: FileRecord,
-    doc: Option<DocInput>,
+    /// The file's blocks; empty when it has no searchable text.
+    doc: Vec<DocInput>,
     analysis: FileAnalysis,
     language: Option<Language>,
 }
@@ -515,7 +516,7 @@ impl BuildJob {
             record.skipped = Some("too_large");
             return Ok(Processed {
                 record,
-                doc: None,
+                doc: Vec::new(),
                 analysis: FileAnalysis::default(),
                 language,
             });
@@ -530,23 +531,30 @@ impl BuildJob {
                 });
                 return Ok(Processed {
                     record,
-                    doc: None,
+                    doc: Vec::new(),
                     analysis: FileAnalysis::default(),
                     language,
                 });
             }
         };
-        let trigrams = BITMAP.with(|bitmap| distinct_trigrams(&text, &mut bitmap.borrow_mut()));
         let mut blob_id = [0u8; 20];
         blob_id.copy_from_slice(&entry.blob.as_bytes()[..20]);
-        let doc = DocInput {
-            path: entry.path.clone(),
-            blob_id,
-            language,
-            text_len: text.len() as u32,
-            compressed: lz4_flex::block::compress(&text),
-            trigrams,
-        };
+        let blocks: Vec<DocInput> = segment::blocks(&text)
+            .into_iter()
+            .map(|(first_line, range)| {
+                let block = &text[range];
+                DocInput {
+                    path: entry.path.clone(),
+                    blob_id,
+                    language,
+                    first_line,
+                    text_len: block.len() as u32,
+                    compressed: lz4_flex::block::compress(block),
+                    trigrams: BITMAP
+                        .with(|bitmap| distinct_trigrams(block, &mut bitmap.borrow_mut())),
+                }
+            })
+            .collect();
         let analysis = match language {
             Some(language) if parse && text.len() as u64 <= self.settings.max_parse_bytes => {
                 let analyzer = &self.analyzer;
@@ -568,7 +576,7 @@ impl BuildJob {
         };
         Ok(Processed {
             record,
-            doc: Some(doc),
+            doc: blocks,
             analysis,
             language,
         })
@@ -608,7 +616,7 @@ impl BuildJob {
                 self.process(repo_path, &files[start..start + take], &ignored, false)?;
             start += take;
             if let Some(added) =
-                self.write_segment(processed.into_iter().filter_map(|p| p.doc).collect())?
+                self.write_segment(processed.into_iter().flat_map(|p| p.doc).collect())?
             {
                 snapshot = snapshot.apply(commit, Some(added), &[]);
             }

@@ -405,14 +405,11 @@ impl Service {
             .trim_start_matches("./")
             .trim_start_matches('/')
             .to_string();
-        let (segment, id) = snapshot.find(&path).ok_or(ServiceError::NotFound("file"))?;
-        let live = &snapshot.segments[segment];
-        let language = live.segment.doc(id).language.map(|l| l.name().to_string());
-        let mut buf = Vec::new();
-        let text = live
-            .segment
-            .text(id, &mut buf)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let (text, language) = snapshot
+            .file_text(&path)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .ok_or(ServiceError::NotFound("file"))?;
+        let language = language.map(|l| l.name().to_string());
         let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
         let total = lines.len() as u64;
         let start = start_line.unwrap_or(1).max(1);

@@ -8,7 +8,7 @@
 use crate::engine::lang::Language;
 use crate::engine::snapshot::Snapshot;
 use crate::engine::text::display_line;
-use crate::engine::trigram::{self, Query};
+use crate::engine::trigram::{self, Query, Trigram};
 use grep_matcher::Matcher;
 use grep_regex::{RegexMatcher, RegexMatcherBuilder};
 use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkMatch};
@@ -170,14 +170,40 @@ enum DocSet {
     Ids(Vec<u32>),
 }
 
+/// Posting entries worth decoding to rule out one candidate block (decoding an entry
+/// costs a few nanoseconds; reading a 16 KiB block costs microseconds).
+const DECODE_PER_CANDIDATE: usize = 2000;
+
 fn evaluate(query: &Query, segment: &crate::engine::segment::Segment) -> DocSet {
     match query {
         Query::All => DocSet::All,
         Query::None => DocSet::Ids(Vec::new()),
         Query::Trigram(t) => DocSet::Ids(segment.postings(*t)),
         Query::And(parts) => {
+            // Trigram conditions rarest first, from the dictionary's counts (no decoding).
+            // Once few blocks remain, decoding a long list costs more than reading the
+            // blocks it would rule out: stop narrowing there; verification is exact anyway.
+            let mut trigrams: Vec<(usize, Trigram)> = parts
+                .iter()
+                .filter_map(|part| match part {
+                    Query::Trigram(t) => Some((segment.posting_count(*t), *t)),
+                    _ => None,
+                })
+                .collect();
+            trigrams.sort_unstable();
             let mut acc = DocSet::All;
-            for part in parts {
+            for (count, t) in trigrams {
+                if let DocSet::Ids(ids) = &acc {
+                    if ids.is_empty() || count > DECODE_PER_CANDIDATE * ids.len() {
+                        break;
+                    }
+                }
+                acc = match acc {
+                    DocSet::All => DocSet::Ids(segment.postings(t)),
+                    DocSet::Ids(a) => DocSet::Ids(intersect(&a, &segment.postings(t))),
+                };
+            }
+            for part in parts.iter().filter(|p| !matches!(p, Query::Trigram(_))) {
                 acc = match (acc, evaluate(part, segment)) {
                     (DocSet::All, other) | (other, DocSet::All) => other,
                     (DocSet::Ids(a), DocSet::Ids(b)) => DocSet::Ids(intersect(&a, &b)),
@@ -248,6 +274,8 @@ fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
 struct Collector<'a> {
     matcher: &'a RegexMatcher,
     path: &'a str,
+    /// Line number of the block's first line in its file.
+    first_line: u64,
     keep: usize,
     matches: Vec<LineMatch>,
     total: u64,
@@ -261,7 +289,7 @@ impl Sink for Collector<'_> {
         _searcher: &Searcher,
         found: &SinkMatch<'_>,
     ) -> Result<bool, Self::Error> {
-        let first_line = found.line_number().unwrap_or(0);
+        let first_line = self.first_line + found.line_number().unwrap_or(1) - 1;
         for (offset, line) in found.lines().enumerate() {
             self.total += 1;
             if self.matches.len() < self.keep {
@@ -316,7 +344,11 @@ impl CompiledSearch {
                 candidates.push((index, id));
             }
         }
-        candidates.sort_by(|a, b| snapshot.path(*a).cmp(snapshot.path(*b)));
+        let order = |&(segment, id): &(usize, u32)| {
+            let doc = snapshot.segments[segment].segment.doc(id);
+            (doc.path, doc.first_line)
+        };
+        candidates.sort_by(|a, b| order(a).cmp(&order(b)));
         let planned = started.elapsed();
         let keep = self.limit;
         let per_file: Vec<Result<(Vec<LineMatch>, u64), SearchError>> = candidates
@@ -326,9 +358,11 @@ impl CompiledSearch {
                 |(searcher, buf), &(index, id)| {
                     let segment = &snapshot.segments[index].segment;
                     let text = segment.text(id, buf)?;
+                    let doc = segment.doc(id);
                     let mut collector = Collector {
                         matcher: &self.matcher,
-                        path: segment.doc(id).path,
+                        path: doc.path,
+                        first_line: doc.first_line as u64,
                         keep,
                         matches: Vec::new(),
                         total: 0,

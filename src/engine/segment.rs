@@ -1,5 +1,13 @@
-//! An immutable, memory-mapped index segment: a set of files with their compressed text
-//! and a sorted trigram dictionary with delta-encoded posting lists.
+//! An immutable, memory-mapped index segment: a set of files, cut into blocks of lines,
+//! with their compressed text and a sorted trigram dictionary with delta-encoded posting
+//! lists over blocks.
+//!
+//! Why blocks: a large file holds nearly every common trigram somewhere, so per-file
+//! postings admit it for almost any query and its whole text must be read. Blocks of
+//! about 16 KiB, cut at line ends, make "all trigrams of the literal occur" a much
+//! stronger condition (they must occur within a few hundred lines), and only the admitted
+//! blocks are decompressed and searched. A match never spans lines, so it always lies
+//! within one block.
 //!
 //! Why this shape: nothing is parsed at open (a search from the CLI pays for an `mmap`,
 //! not for loading an index), the operating system's page cache is the only cache, and
@@ -11,9 +19,10 @@
 //! ```text
 //! header   magic "KOTASEG\0", version u32, doc_count u32, then u64 offsets:
 //!          docs, paths, content, dict, dict_count, postings, file_len
-//! docs     doc_count records of 48 bytes, sorted by path:
+//! docs     doc_count block records of 56 bytes, sorted by (path, first line):
 //!          path_off u32, path_len u32, content_off u64, compressed_len u32,
-//!          text_len u32, language u8, 3 bytes padding, git blob id [20]
+//!          text_len u32, first_line u32, language u8, 3 bytes padding,
+//!          git blob id [20], 4 bytes padding
 //! paths    path bytes
 //! content  LZ4 blocks, one per file
 //! dict     dict_count entries of 16 bytes, sorted by trigram:
@@ -29,9 +38,31 @@ use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"KOTASEG\0";
 /// Bumped whenever the layout or the meaning of the text changes; older segments are rebuilt.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 72;
-const DOC_LEN: usize = 48;
+const DOC_LEN: usize = 56;
+
+/// Target size of a block; a block ends at the first line end after it.
+pub const BLOCK_BYTES: usize = 16 * 1024;
+
+/// Cuts a file's text into blocks of whole lines: (first line number, byte range).
+/// An empty text is one empty block, so every file has at least one.
+pub fn blocks(text: &[u8]) -> Vec<(u32, std::ops::Range<usize>)> {
+    let mut out = Vec::with_capacity(text.len() / BLOCK_BYTES + 1);
+    let (mut start, mut line) = (0usize, 1u32);
+    loop {
+        let mut end = (start + BLOCK_BYTES).min(text.len());
+        if end < text.len() {
+            end = memchr::memchr(b'\n', &text[end - 1..]).map_or(text.len(), |i| end + i);
+        }
+        out.push((line, start..end));
+        if end >= text.len() {
+            return out;
+        }
+        line += memchr::memchr_iter(b'\n', &text[start..end]).count() as u32;
+        start = end;
+    }
+}
 const DICT_LEN: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,11 +75,13 @@ pub enum SegmentError {
     Content { path: String, reason: String },
 }
 
-/// A file ready to be written into a segment.
+/// One block of a file, ready to be written into a segment.
 pub struct DocInput {
     pub path: String,
     pub blob_id: [u8; 20],
     pub language: Option<Language>,
+    /// Line number (1-based) of the block's first line in the file.
+    pub first_line: u32,
     pub text_len: u32,
     /// LZ4 block of the searchable text.
     pub compressed: Vec<u8>,
@@ -59,7 +92,7 @@ pub struct DocInput {
 /// Writes `docs` (sorted by path here) as a segment at `dest`, atomically: a reader sees
 /// the whole segment or none.
 pub fn write(dest: &Path, mut docs: Vec<DocInput>) -> Result<(), SegmentError> {
-    docs.sort_by(|a, b| a.path.cmp(&b.path));
+    docs.sort_by(|a, b| (a.path.as_str(), a.first_line).cmp(&(b.path.as_str(), b.first_line)));
     let doc_count = docs.len();
 
     // Posting lists by counting sort: doc ids arrive in order, so lists come out sorted.
@@ -108,16 +141,28 @@ pub fn write(dest: &Path, mut docs: Vec<DocInput>) -> Result<(), SegmentError> {
     let mut paths = Vec::new();
     let mut records = Vec::with_capacity(doc_count * DOC_LEN);
     let mut content_len = 0u64;
+    let mut previous_path: Option<(&str, u32)> = None;
     for doc in &docs {
-        records.extend_from_slice(&(paths.len() as u32).to_le_bytes());
+        // Blocks of one file share the path bytes.
+        let path_off = match previous_path {
+            Some((path, off)) if path == doc.path => off,
+            _ => {
+                let off = paths.len() as u32;
+                paths.extend_from_slice(doc.path.as_bytes());
+                off
+            }
+        };
+        previous_path = Some((doc.path.as_str(), path_off));
+        records.extend_from_slice(&path_off.to_le_bytes());
         records.extend_from_slice(&(doc.path.len() as u32).to_le_bytes());
         records.extend_from_slice(&content_len.to_le_bytes());
         records.extend_from_slice(&(doc.compressed.len() as u32).to_le_bytes());
         records.extend_from_slice(&doc.text_len.to_le_bytes());
+        records.extend_from_slice(&doc.first_line.to_le_bytes());
         records.push(doc.language.map_or(0, language_code));
         records.extend_from_slice(&[0, 0, 0]);
         records.extend_from_slice(&doc.blob_id);
-        paths.extend_from_slice(doc.path.as_bytes());
+        records.extend_from_slice(&[0, 0, 0, 0]);
         content_len += doc.compressed.len() as u64;
     }
 
@@ -202,12 +247,13 @@ fn language_from_code(code: u8) -> Option<Language> {
         .and_then(|i| Language::ALL.get(i as usize).copied())
 }
 
-/// One file's record in a segment.
+/// One block's record in a segment.
 #[derive(Debug, Clone, Copy)]
 pub struct DocMeta<'a> {
     pub path: &'a str,
     pub blob_id: [u8; 20],
     pub language: Option<Language>,
+    pub first_line: u32,
     pub text_len: u32,
 }
 
@@ -331,28 +377,39 @@ impl Segment {
     pub fn doc(&self, id: u32) -> DocMeta<'_> {
         let r = self.record(id);
         let mut blob_id = [0u8; 20];
-        blob_id.copy_from_slice(&r[28..48]);
+        blob_id.copy_from_slice(&r[32..52]);
         DocMeta {
             // Checked to be UTF-8 in `open`.
             path: std::str::from_utf8(self.path_bytes(id)).unwrap_or_default(),
             blob_id,
-            language: language_from_code(r[24]),
+            language: language_from_code(r[28]),
+            first_line: u32_at(r, 24),
             text_len: u32_at(r, 20),
         }
     }
 
-    /// Binary search for a path (documents are sorted by path).
-    pub fn find(&self, path: &str) -> Option<u32> {
-        let (mut lo, mut hi) = (0u32, self.doc_count);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match self.path_bytes(mid).cmp(path.as_bytes()) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(mid),
+    /// The blocks of a path (blocks are sorted by path, then first line).
+    pub fn blocks_of(&self, path: &str) -> std::ops::Range<u32> {
+        let lower = |strict: bool| {
+            let (mut lo, mut hi) = (0u32, self.doc_count);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                let order = self.path_bytes(mid).cmp(path.as_bytes());
+                if order.is_lt() || (strict && order.is_eq()) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
             }
-        }
-        None
+            lo
+        };
+        lower(false)..lower(true)
+    }
+
+    /// The first block of a path, if the segment has it.
+    pub fn find(&self, path: &str) -> Option<u32> {
+        let range = self.blocks_of(path);
+        (!range.is_empty()).then_some(range.start)
     }
 
     /// Decompresses a file's text into `buf` (reused across calls) and returns it.
@@ -375,6 +432,19 @@ impl Segment {
 
     /// The ids of the documents containing trigram `t`, ascending.
     pub fn postings(&self, t: Trigram) -> Vec<u32> {
+        match self.entry(t) {
+            Some((count, start)) => self.decode(start, count),
+            None => Vec::new(),
+        }
+    }
+
+    /// How many blocks contain trigram `t`, without decoding the list.
+    pub fn posting_count(&self, t: Trigram) -> usize {
+        self.entry(t).map_or(0, |(count, _)| count)
+    }
+
+    /// The dictionary entry of `t`: (list length, list offset in the file).
+    fn entry(&self, t: Trigram) -> Option<(usize, usize)> {
         let (mut lo, mut hi) = (0usize, self.dict_count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -387,10 +457,10 @@ impl Segment {
             } else {
                 let count = u32_at(&self.map, at + 4) as usize;
                 let start = self.postings_off + u64_at(&self.map, at + 8) as usize;
-                return self.decode(start, count);
+                return Some((count, start));
             }
         }
-        Vec::new()
+        None
     }
 
     fn decode(&self, mut at: usize, count: usize) -> Vec<u32> {
@@ -436,10 +506,59 @@ mod tests {
             path: path.into(),
             blob_id: [7; 20],
             language: Language::from_path(path),
+            first_line: 1,
             text_len: text.len() as u32,
             compressed: lz4_flex::block::compress(text.as_bytes()),
             trigrams: distinct_trigrams(text.as_bytes(), &mut TrigramBitmap::default()),
         }
+    }
+
+    #[test]
+    fn blocks_are_whole_lines_covering_the_text_with_their_first_line_numbers() {
+        let text: Vec<u8> = (0..5000)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let cut = blocks(&text);
+        assert!(cut.len() > 1);
+        let mut expected_start = 0;
+        for (first_line, range) in &cut {
+            assert_eq!(range.start, expected_start);
+            assert!(range.end == text.len() || text[range.end - 1] == b'\n');
+            let first = std::str::from_utf8(&text[range.clone()])
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap();
+            assert_eq!(first, format!("line {}", first_line - 1));
+            expected_start = range.end;
+        }
+        assert_eq!(expected_start, text.len());
+        assert_eq!(blocks(b""), vec![(1, 0..0)]);
+        let long_line = vec![b'x'; 3 * BLOCK_BYTES];
+        assert_eq!(blocks(&long_line), vec![(1, 0..long_line.len())]);
+    }
+
+    #[test]
+    fn blocks_of_a_path_are_found_as_a_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.kseg");
+        let mut second = doc("b.rs", "fn two() {}\n");
+        second.first_line = 900;
+        write(
+            &path,
+            vec![
+                second,
+                doc("b.rs", "fn one() {}\n"),
+                doc("a.rs", "x\n"),
+                doc("c.rs", "y\n"),
+            ],
+        )
+        .unwrap();
+        let segment = Segment::open(&path).unwrap();
+        assert_eq!(segment.blocks_of("b.rs"), 1..3);
+        assert_eq!(segment.doc(2).first_line, 900);
+        assert_eq!(segment.find("b.rs"), Some(1));
+        assert!(segment.blocks_of("bb.rs").is_empty());
     }
 
     #[test]

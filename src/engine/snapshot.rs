@@ -218,7 +218,7 @@ impl Snapshot {
             .map(|live| {
                 let ids: Vec<u32> = replaced
                     .iter()
-                    .filter_map(|p| live.segment.find(p))
+                    .flat_map(|p| live.segment.blocks_of(p))
                     .collect();
                 if ids.is_empty() {
                     live.clone()
@@ -254,18 +254,23 @@ impl Snapshot {
         self.segments.len() > MAX_SEGMENTS || (total > 1000 && live * 2 < total)
     }
 
-    /// Every live document: (segment index, id, path), in path order.
-    pub fn live_docs(&self) -> Vec<(usize, u32)> {
-        let mut docs: Vec<(usize, u32)> = Vec::new();
-        for (i, live) in self.segments.iter().enumerate() {
-            docs.extend(
-                (0..live.segment.doc_count())
-                    .filter(|&id| live.is_live(id))
-                    .map(|id| (i, id)),
-            );
+    /// The whole text and language of a live file, joined from its blocks.
+    pub fn file_text(
+        &self,
+        path: &str,
+    ) -> Result<Option<(Vec<u8>, Option<crate::engine::lang::Language>)>, SegmentError> {
+        let Some((segment, _)) = self.find(path) else {
+            return Ok(None);
+        };
+        let live = &self.segments[segment];
+        let mut text = Vec::new();
+        let mut buf = Vec::new();
+        let mut language = None;
+        for id in live.segment.blocks_of(path) {
+            language = live.segment.doc(id).language;
+            text.extend_from_slice(live.segment.text(id, &mut buf)?);
         }
-        docs.sort_by(|a, b| self.path(*a).cmp(self.path(*b)));
-        docs
+        Ok(Some((text, language)))
     }
 
     pub fn path(&self, (segment, id): (usize, u32)) -> &str {
