@@ -405,7 +405,7 @@ impl Service {
             .trim_start_matches("./")
             .trim_start_matches('/')
             .to_string();
-        let (text, language) = snapshot
+        let crate::engine::snapshot::FileText { text, language } = snapshot
             .file_text(&path)
             .map_err(|e| ServiceError::Internal(e.to_string()))?
             .ok_or(ServiceError::NotFound("file"))?;

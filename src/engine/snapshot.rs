@@ -90,6 +90,12 @@ impl LiveSegment {
     }
 }
 
+/// A file's searchable text, as `Snapshot::file_text` returns it.
+pub struct FileText {
+    pub text: Vec<u8>,
+    pub language: Option<crate::engine::lang::Language>,
+}
+
 /// The searchable index of one repository at one commit.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -255,22 +261,22 @@ impl Snapshot {
     }
 
     /// The whole text and language of a live file, joined from its blocks.
-    pub fn file_text(
-        &self,
-        path: &str,
-    ) -> Result<Option<(Vec<u8>, Option<crate::engine::lang::Language>)>, SegmentError> {
+    pub fn file_text(&self, path: &str) -> Result<Option<FileText>, SegmentError> {
         let Some((segment, _)) = self.find(path) else {
             return Ok(None);
         };
         let live = &self.segments[segment];
-        let mut text = Vec::new();
+        let mut file = FileText {
+            text: Vec::new(),
+            language: None,
+        };
         let mut buf = Vec::new();
-        let mut language = None;
         for id in live.segment.blocks_of(path) {
-            language = live.segment.doc(id).language;
-            text.extend_from_slice(live.segment.text(id, &mut buf)?);
+            file.language = live.segment.doc(id).language;
+            file.text
+                .extend_from_slice(live.segment.text(id, &mut buf)?);
         }
-        Ok(Some((text, language)))
+        Ok(Some(file))
     }
 
     pub fn path(&self, (segment, id): (usize, u32)) -> &str {
