@@ -74,6 +74,7 @@ pub struct CodeSearchResponse {
 pub fn search_code(
     compiled: &CompiledSearch,
     snapshots: &[(RepositoryId, Option<Arc<Snapshot>>)],
+    cache: Option<&crate::engine::segment::TextCache>,
 ) -> Result<CodeSearchResponse, SearchError> {
     let started = Instant::now();
     let mut results = Vec::new();
@@ -84,7 +85,7 @@ pub fn search_code(
             pending.push(id.0.clone());
             continue;
         };
-        let found = compiled.run(snapshot)?;
+        let found = compiled.run(snapshot, cache)?;
         total += found.total;
         let room = compiled.limit.saturating_sub(results.len());
         results.extend(found.matches.into_iter().take(room).map(|m| CodeResult {

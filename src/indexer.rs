@@ -98,11 +98,25 @@ pub struct Silent;
 impl Progress for Silent {}
 
 /// Runs indexing for repositories, sharing the compiled parsers.
+///
+/// Indexing runs on a thread pool of its own whose threads run at a lower scheduling
+/// priority: searches (on rayon's global pool) never queue behind parse tasks, and the
+/// kernel gives them the CPU first while an index build keeps both cores busy.
 pub struct Indexer {
     store: Arc<dyn Store>,
     analyzer: Arc<Analyzer>,
     data_dir: PathBuf,
     settings: IndexSettings,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+/// Lowers the calling thread's priority (Linux: `nice` is per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority with who = 0 changes only the calling thread's nice value.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
 }
 
 struct Processed {
@@ -141,13 +155,19 @@ impl Indexer {
         analyzer: Arc<Analyzer>,
         data_dir: PathBuf,
         settings: IndexSettings,
-    ) -> Indexer {
-        Indexer {
+    ) -> Result<Indexer, IndexError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("kotadb-index-{i}"))
+            .start_handler(|_| lower_priority())
+            .build()
+            .map_err(|e| IndexError::Task(format!("starting the indexing threads: {e}")))?;
+        Ok(Indexer {
             store,
             analyzer,
             data_dir,
             settings,
-        }
+            pool: Arc::new(pool),
+        })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -202,6 +222,7 @@ impl Indexer {
                 .map(|f| f.path)
                 .collect(),
             analyzer: Arc::clone(&self.analyzer),
+            pool: Arc::clone(&self.pool),
             settings: self.settings.clone(),
             progress,
         };
@@ -314,6 +335,7 @@ struct BuildJob {
     indexed_commit: Option<String>,
     known_files: Vec<String>,
     analyzer: Arc<Analyzer>,
+    pool: Arc<rayon::ThreadPool>,
     settings: IndexSettings,
     progress: Arc<dyn Progress>,
 }
@@ -479,21 +501,23 @@ impl BuildJob {
         bytes_done: &AtomicU64,
         parse: bool,
     ) -> Result<Vec<Processed>, IndexError> {
-        entries
-            .par_iter()
-            .map_init(
-                || git2::Repository::open(repo_path),
-                |repo, entry| {
-                    let repo = repo
-                        .as_ref()
-                        .map_err(|e| GitError::Git(git2::Error::from_str(&e.to_string())))?;
-                    let processed = self.process_file(repo, entry, parse)?;
-                    bytes_done.fetch_add(processed.record.size_bytes, Ordering::Relaxed);
-                    self.progress.advance(1);
-                    Ok(processed)
-                },
-            )
-            .collect()
+        self.pool.install(|| {
+            entries
+                .par_iter()
+                .map_init(
+                    || git2::Repository::open(repo_path),
+                    |repo, entry| {
+                        let repo = repo
+                            .as_ref()
+                            .map_err(|e| GitError::Git(git2::Error::from_str(&e.to_string())))?;
+                        let processed = self.process_file(repo, entry, parse)?;
+                        bytes_done.fetch_add(processed.record.size_bytes, Ordering::Relaxed);
+                        self.progress.advance(1);
+                        Ok(processed)
+                    },
+                )
+                .collect()
+        })
     }
 
     fn process_file(

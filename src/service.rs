@@ -113,9 +113,20 @@ pub struct ChangeImpact {
     pub truncated: bool,
 }
 
+/// Counters of snapshot lookups, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct LookupStats {
+    pub count: std::sync::atomic::AtomicU64,
+    pub nanos: std::sync::atomic::AtomicU64,
+}
+
 /// The operations, shared by all surfaces. Cheap to share (`Arc<Service>`).
 pub struct Service {
     pub store: Arc<dyn Store>,
+    /// Decompressed index blocks shared by all searches.
+    pub text_cache: Arc<crate::engine::segment::TextCache>,
+    /// Time spent getting snapshots from the repository actors (the "actor hop").
+    pub lookups: LookupStats,
     pub actors: Actors<EngineWork>,
     pub settings: ServiceSettings,
     pub data_dir: std::path::PathBuf,
@@ -302,7 +313,16 @@ impl Service {
 
     /// The current snapshot of a repository: from its actor, never waiting behind indexing.
     async fn snapshot(&self, id: &RepositoryId) -> ServiceResult<Option<Arc<Snapshot>>> {
-        Ok(self.actors.snapshot(&RepoKey(id.0.clone())).await?)
+        let started = Instant::now();
+        let snapshot = self.actors.snapshot(&RepoKey(id.0.clone())).await;
+        self.lookups
+            .count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.lookups.nanos.fetch_add(
+            started.elapsed().as_nanos() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(snapshot?)
     }
 
     pub async fn search_code(
@@ -320,10 +340,12 @@ impl Service {
             snapshots.push((repository.id.clone(), self.snapshot(&repository.id).await?));
         }
         // Search is CPU work on the rayon pool: keep it off the async workers.
-        let response =
-            tokio::task::spawn_blocking(move || answers::search_code(&compiled, &snapshots))
-                .await
-                .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        let text_cache = Arc::clone(&self.text_cache);
+        let response = tokio::task::spawn_blocking(move || {
+            answers::search_code(&compiled, &snapshots, Some(&text_cache))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
         Ok(response)
     }
 

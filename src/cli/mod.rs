@@ -358,7 +358,7 @@ async fn index(
         analyzer,
         config.data_dir.clone(),
         settings,
-    );
+    )?;
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -495,7 +495,7 @@ async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
         let snapshot = crate::engine::snapshot::Snapshot::load(&dir)?.map(Arc::new);
         snapshots.push((repository.id.clone(), snapshot));
     }
-    let response = answers::search_code(&compiled, &snapshots)?;
+    let response = answers::search_code(&compiled, &snapshots, None)?;
     if args.json {
         outln!("{}", serde_json::to_string(&response)?);
     } else {

@@ -61,6 +61,9 @@ pub struct ServeArgs {
     /// First retry delay in milliseconds (doubles per attempt).
     #[arg(long, env = "KOTADB_JOB_BACKOFF_MS", default_value_t = 1_000)]
     pub job_backoff_ms: u64,
+    /// Memory for decompressed index blocks shared by searches, in MiB.
+    #[arg(long, env = "KOTADB_TEXT_CACHE_MB", default_value_t = 256)]
+    pub text_cache_mb: u64,
     /// Fault injection for crash-isolation tests: indexing a repository whose URL
     /// contains this text panics. Never set it in production.
     #[arg(long, env = "KOTADB_FAULT_PANIC_ON", hide = true)]
@@ -86,7 +89,7 @@ pub async fn build(config: &Config, args: &ServeArgs, public_url: String) -> any
         analyzer,
         config.data_dir.clone(),
         settings,
-    ));
+    )?);
     let work = Arc::new(EngineWork {
         indexer,
         panic_on: args.fault_panic_on.clone(),
@@ -108,6 +111,10 @@ pub async fn build(config: &Config, args: &ServeArgs, public_url: String) -> any
     let webhook_key = webhook_key(config, args)?;
     let service = Arc::new(Service {
         store: Arc::clone(&store),
+        text_cache: Arc::new(crate::engine::segment::TextCache::new(
+            args.text_cache_mb << 20,
+        )),
+        lookups: Default::default(),
         actors,
         settings: ServiceSettings {
             git_base_url: config.git_base_url.clone(),

@@ -6,6 +6,7 @@
 //! `trigram`) only ever removes files that cannot match, so nothing is missed.
 
 use crate::engine::lang::Language;
+use crate::engine::segment::TextCache;
 use crate::engine::snapshot::Snapshot;
 use crate::engine::text::display_line;
 use crate::engine::trigram::{self, Query, Trigram};
@@ -170,6 +171,9 @@ enum DocSet {
     Ids(Vec<u32>),
 }
 
+/// Candidate text below which verification stays on the calling thread.
+const PARALLEL_BYTES: u64 = 4 << 20;
+
 /// Posting entries worth decoding to rule out one candidate block (decoding an entry
 /// costs a few nanoseconds; reading a 16 KiB block costs microseconds).
 const DECODE_PER_CANDIDATE: usize = 2000;
@@ -322,7 +326,14 @@ fn new_searcher() -> Searcher {
 
 impl CompiledSearch {
     /// Runs the search over one snapshot on the rayon pool.
-    pub fn run(&self, snapshot: &Snapshot) -> Result<SnapshotMatches, SearchError> {
+    ///
+    /// With a `cache`, block texts are taken from it (and added to it) instead of being
+    /// decompressed for this search alone.
+    pub fn run(
+        &self,
+        snapshot: &Snapshot,
+        cache: Option<&TextCache>,
+    ) -> Result<SnapshotMatches, SearchError> {
         let started = std::time::Instant::now();
         let mut candidates: Vec<(usize, u32)> = Vec::new();
         for (index, live) in snapshot.segments.iter().enumerate() {
@@ -351,28 +362,47 @@ impl CompiledSearch {
         candidates.sort_by(|a, b| order(a).cmp(&order(b)));
         let planned = started.elapsed();
         let keep = self.limit;
-        let per_file: Vec<Result<(Vec<LineMatch>, u64), SearchError>> = candidates
-            .par_iter()
-            .map_init(
-                || (new_searcher(), Vec::new()),
-                |(searcher, buf), &(index, id)| {
-                    let segment = &snapshot.segments[index].segment;
-                    let text = segment.text(id, buf)?;
-                    let doc = segment.doc(id);
-                    let mut collector = Collector {
-                        matcher: &self.matcher,
-                        path: doc.path,
-                        first_line: doc.first_line as u64,
-                        keep,
-                        matches: Vec::new(),
-                        total: 0,
-                    };
-                    // Searching an in-memory slice cannot fail with i/o errors.
-                    let _ = searcher.search_slice(&self.matcher, text, &mut collector);
-                    Ok((collector.matches, collector.total))
-                },
-            )
-            .collect();
+        let verify = |(searcher, buf): &mut (Searcher, Vec<u8>), &(index, id): &(usize, u32)| {
+            let segment = &snapshot.segments[index].segment;
+            let cached;
+            let text: &[u8] = match cache {
+                Some(cache) => {
+                    cached = segment.cached_text(id, cache)?;
+                    &cached
+                }
+                None => segment.text(id, buf)?,
+            };
+            let doc = segment.doc(id);
+            let mut collector = Collector {
+                matcher: &self.matcher,
+                path: doc.path,
+                first_line: doc.first_line as u64,
+                keep,
+                matches: Vec::new(),
+                total: 0,
+            };
+            // Searching an in-memory slice cannot fail with i/o errors.
+            let _ = searcher.search_slice(&self.matcher, text, &mut collector);
+            Ok((collector.matches, collector.total))
+        };
+        // Small jobs run on the calling thread: handing a few blocks to other threads
+        // costs more than reading them, and concurrent requests already fill the cores.
+        let volume: u64 = candidates
+            .iter()
+            .map(|&(index, id)| snapshot.segments[index].segment.doc(id).text_len as u64)
+            .sum();
+        let per_file: Vec<Result<(Vec<LineMatch>, u64), SearchError>> = if volume < PARALLEL_BYTES {
+            let mut scratch = (new_searcher(), Vec::new());
+            candidates
+                .iter()
+                .map(|candidate| verify(&mut scratch, candidate))
+                .collect()
+        } else {
+            candidates
+                .par_iter()
+                .map_init(|| (new_searcher(), Vec::new()), verify)
+                .collect()
+        };
         tracing::debug!(
             candidates = candidates.len(),
             plan_us = planned.as_micros() as u64,

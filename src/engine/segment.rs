@@ -35,6 +35,8 @@ use crate::engine::trigram::Trigram;
 use memmap2::Mmap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 const MAGIC: &[u8; 8] = b"KOTASEG\0";
 /// Bumped whenever the layout or the meaning of the text changes; older segments are rebuilt.
@@ -257,8 +259,27 @@ pub struct DocMeta<'a> {
     pub text_len: u32,
 }
 
+/// Decompressed block texts shared by all segments, bounded in bytes. Hot blocks of
+/// repeated or related queries are then searched without decompressing them again.
+pub struct TextCache(moka::sync::Cache<(u64, u32), Arc<[u8]>>);
+
+impl TextCache {
+    pub fn new(max_bytes: u64) -> TextCache {
+        TextCache(
+            moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|_, text: &Arc<[u8]>| u32::try_from(text.len() + 64).unwrap_or(u32::MAX))
+                .build(),
+        )
+    }
+}
+
+/// Distinguishes segments within a process, for the text cache's keys.
+static NEXT_SEGMENT_UID: AtomicU64 = AtomicU64::new(1);
+
 /// An open segment. Cheap to share (`Arc<Segment>`); all reads are from the mapping.
 pub struct Segment {
+    uid: u64,
     map: Mmap,
     doc_count: u32,
     docs_off: usize,
@@ -332,6 +353,7 @@ impl Segment {
             return Err(corrupt("section bounds"));
         }
         let segment = Segment {
+            uid: NEXT_SEGMENT_UID.fetch_add(1, Ordering::Relaxed),
             map,
             doc_count,
             docs_off,
@@ -428,6 +450,17 @@ impl Segment {
         })?;
         buf.truncate(n);
         Ok(&buf[..])
+    }
+
+    /// A block's text through the cache: decompressed once, then shared.
+    pub fn cached_text(&self, id: u32, cache: &TextCache) -> Result<Arc<[u8]>, SegmentError> {
+        if let Some(text) = cache.0.get(&(self.uid, id)) {
+            return Ok(text);
+        }
+        let mut buf = Vec::new();
+        let text: Arc<[u8]> = Arc::from(self.text(id, &mut buf)?);
+        cache.0.insert((self.uid, id), Arc::clone(&text));
+        Ok(text)
     }
 
     /// The ids of the documents containing trigram `t`, ascending.

@@ -119,6 +119,23 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "Seconds since start.",
             service.started.elapsed().as_secs_f64(),
         ),
+        (
+            "kotadb_snapshot_lookups",
+            "Snapshot lookups from repository actors (searches, files).",
+            service
+                .lookups
+                .count
+                .load(std::sync::atomic::Ordering::Relaxed) as f64,
+        ),
+        (
+            "kotadb_snapshot_lookup_seconds",
+            "Total time spent in snapshot lookups: the actor hop of a request.",
+            service
+                .lookups
+                .nanos
+                .load(std::sync::atomic::Ordering::Relaxed) as f64
+                / 1e9,
+        ),
     ];
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
