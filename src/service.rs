@@ -555,7 +555,8 @@ impl Service {
     }
 }
 
-fn default_name(url: &str) -> String {
+/// A repository's display name when none is given: the last segment of its URL or path.
+pub fn default_name(url: &str) -> String {
     let trimmed = url.trim_end_matches('/').trim_end_matches(".git");
     trimmed
         .rsplit(['/', ':'])

@@ -339,7 +339,7 @@ async fn index(
     let (repository, created) = match store.repository_by_url(&org, &url).await? {
         Some(existing) => (existing, false),
         None => {
-            let name = name.unwrap_or_else(|| default_name(&url));
+            let name = name.unwrap_or_else(|| crate::service::default_name(&url));
             let new = NewRepository {
                 name,
                 git_url: url,
@@ -409,16 +409,6 @@ async fn index(
         repository.id,
     );
     Ok(())
-}
-
-fn default_name(url: &str) -> String {
-    let trimmed = url.trim_end_matches('/').trim_end_matches(".git");
-    trimmed
-        .rsplit(['/', ':'])
-        .next()
-        .filter(|s| !s.is_empty())
-        .unwrap_or("repository")
-        .to_string()
 }
 
 /// Finds repositories by id, name or URL; all of the org's when `selector` is None.
