@@ -344,7 +344,19 @@ impl Analyzer {
                     if text.is_empty() {
                         continue;
                     }
-                    let (line_start, line_end) = line_span(node);
+                    // Declarations the C grammar could not parse (calling-convention and
+                    // export macros: `EGLAPI EGLBoolean EGLAPIENTRY f(...)`) yield bogus
+                    // variables and typedefs named after the macros: skip them.
+                    if matches!(language, Language::C | Language::Cpp)
+                        && matches!(kind, "variable" | "type")
+                        && node.has_error()
+                    {
+                        continue;
+                    }
+                    // A symbol's line is its name's line, as ctags reports it (a C function's
+                    // return type may sit on the line above); it ends where its definition ends.
+                    let (_, line_end) = line_span(node);
+                    let line_start = to_u32(name.start_position().row + 1).min(line_end);
                     definitions.push((
                         m.pattern_index,
                         range,
@@ -1263,9 +1275,9 @@ int main(void)
                 ("MAX_ITEMS", "macro", 5, 5),
                 ("SQUARE", "macro", 6, 6),
                 ("node", "struct", 8, 11),
-                ("node_t", "type", 8, 11),
                 ("value", "field", 9, 9),
                 ("next", "field", 10, 10),
+                ("node_t", "type", 11, 11),
                 ("number", "union", 13, 13),
                 ("i", "field", 13, 13),
                 ("f", "field", 13, 13),
