@@ -153,7 +153,7 @@ fn newest_python_lib() -> Option<PathBuf> {
             .strip_prefix("python3.")
             .and_then(|m| m.parse::<u32>().ok())
         {
-            if best.as_ref().map_or(true, |(b, _)| minor > *b) {
+            if best.as_ref().is_none_or(|(b, _)| minor > *b) {
                 best = Some((minor, entry.path()));
             }
         }
