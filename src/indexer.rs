@@ -58,6 +58,8 @@ pub struct IndexSettings {
     pub max_parse_bytes: u64,
     /// Source bytes per segment; bounds the memory of one build.
     pub segment_bytes: u64,
+    /// Threads parsing files; 0 means one per core.
+    pub threads: usize,
 }
 
 impl Default for IndexSettings {
@@ -66,6 +68,7 @@ impl Default for IndexSettings {
             max_file_bytes: 20 << 20,
             max_parse_bytes: 2 << 20,
             segment_bytes: 512 << 20,
+            threads: 0,
         }
     }
 }
@@ -157,6 +160,7 @@ impl Indexer {
         settings: IndexSettings,
     ) -> Result<Indexer, IndexError> {
         let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(settings.threads)
             .thread_name(|i| format!("kotadb-index-{i}"))
             .start_handler(|_| lower_priority())
             .build()

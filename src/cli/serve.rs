@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// First retry delay in milliseconds (doubles per attempt).
     #[arg(long, env = "KOTADB_JOB_BACKOFF_MS", default_value_t = 1_000)]
     pub job_backoff_ms: u64,
+    /// Threads that parse files while indexing (default: all cores but one, so searches
+    /// always have a core; `kotadb index` uses every core).
+    #[arg(long, env = "KOTADB_INDEX_THREADS")]
+    pub index_threads: Option<usize>,
     /// Memory for decompressed index blocks shared by searches, in MiB.
     #[arg(long, env = "KOTADB_TEXT_CACHE_MB", default_value_t = 256)]
     pub text_cache_mb: u64,
@@ -82,6 +86,9 @@ pub async fn build(config: &Config, args: &ServeArgs, public_url: String) -> any
     let analyzer = Arc::new(Analyzer::new()?);
     let settings = IndexSettings {
         max_file_bytes: config.max_file_bytes,
+        threads: args.index_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+        }),
         ..IndexSettings::default()
     };
     let indexer = Arc::new(Indexer::new(

@@ -15,6 +15,8 @@ use serde::Serialize;
 pub enum StoreError {
     #[error("database")]
     Database(#[from] sqlx::Error),
+    #[error("database: {0}")]
+    Sqlite(String),
     #[error("database migration")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("record not found")]

@@ -764,6 +764,103 @@ impl Store for SqliteStore {
     }
 }
 
+/// Bulk inserts through SQLite's C API: one prepared statement, bound and stepped per row.
+///
+/// Why: an index build writes millions of symbol and reference rows, and sqlx's boxed
+/// per-value arguments cost as much as SQLite's own work (measured on /usr/include: the
+/// rows took 6.5 of 26 CPU-seconds). The statements run on the connection sqlx hands out
+/// with `lock_handle`, inside the same transaction, so atomicity is unchanged.
+mod raw {
+    use super::StoreError;
+    use libsqlite3_sys as ffi;
+    use std::ffi::{c_int, CStr};
+    use std::ptr::NonNull;
+
+    pub struct Statement {
+        db: NonNull<ffi::sqlite3>,
+        statement: NonNull<ffi::sqlite3_stmt>,
+    }
+
+    fn error(db: NonNull<ffi::sqlite3>, code: c_int) -> StoreError {
+        // SAFETY: `db` is an open connection; sqlite3_errmsg returns a NUL-terminated string
+        // owned by SQLite, copied here before any other call on the connection.
+        let message = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(db.as_ptr())) }
+            .to_string_lossy()
+            .into_owned();
+        StoreError::Sqlite(format!("{message} (code {code})"))
+    }
+
+    impl Statement {
+        pub fn prepare(db: NonNull<ffi::sqlite3>, sql: &CStr) -> Result<Statement, StoreError> {
+            let mut statement = std::ptr::null_mut();
+            // SAFETY: `db` is an open connection locked for our exclusive use by sqlx's
+            // `lock_handle`; `sql` is NUL-terminated; `statement` receives a new handle.
+            let code = unsafe {
+                ffi::sqlite3_prepare_v2(
+                    db.as_ptr(),
+                    sql.as_ptr(),
+                    -1,
+                    &mut statement,
+                    std::ptr::null_mut(),
+                )
+            };
+            match NonNull::new(statement) {
+                Some(statement) if code == ffi::SQLITE_OK => Ok(Statement { db, statement }),
+                _ => Err(error(db, code)),
+            }
+        }
+
+        fn check(&self, code: c_int) -> Result<(), StoreError> {
+            if code == ffi::SQLITE_OK {
+                Ok(())
+            } else {
+                Err(error(self.db, code))
+            }
+        }
+
+        pub fn bind_int(&mut self, index: c_int, value: i64) -> Result<(), StoreError> {
+            // SAFETY: a live statement; SQLite checks the index.
+            self.check(unsafe { ffi::sqlite3_bind_int64(self.statement.as_ptr(), index, value) })
+        }
+
+        pub fn bind_text(&mut self, index: c_int, value: &str) -> Result<(), StoreError> {
+            let length = c_int::try_from(value.len())
+                .map_err(|_| StoreError::Sqlite("text too long".into()))?;
+            // SAFETY: SQLITE_TRANSIENT makes SQLite copy the bytes before returning, so the
+            // borrow need not outlive the call; the length is explicit (no NUL needed).
+            self.check(unsafe {
+                ffi::sqlite3_bind_text(
+                    self.statement.as_ptr(),
+                    index,
+                    value.as_ptr().cast(),
+                    length,
+                    ffi::SQLITE_TRANSIENT(),
+                )
+            })
+        }
+
+        /// Runs the statement once (an INSERT) and resets it for the next row.
+        pub fn execute(&mut self) -> Result<(), StoreError> {
+            // SAFETY: a live statement with all parameters bound.
+            let code = unsafe { ffi::sqlite3_step(self.statement.as_ptr()) };
+            // SAFETY: as above; reset keeps the bindings, which the next row overwrites.
+            unsafe { ffi::sqlite3_reset(self.statement.as_ptr()) };
+            if code == ffi::SQLITE_DONE {
+                Ok(())
+            } else {
+                Err(error(self.db, code))
+            }
+        }
+    }
+
+    impl Drop for Statement {
+        fn drop(&mut self) {
+            // SAFETY: the statement was prepared by us and is finalized exactly once.
+            unsafe { ffi::sqlite3_finalize(self.statement.as_ptr()) };
+        }
+    }
+}
+
 /// One indexing run's open write transaction. WAL mode lets readers go on meanwhile.
 struct SqliteUpdate {
     tx: sqlx::Transaction<'static, Sqlite>,
@@ -831,31 +928,45 @@ impl RepositoryUpdate for SqliteUpdate {
                 import,
             }));
         }
-        for chunk in symbols.chunks(ROWS_PER_INSERT) {
-            let mut builder = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO symbols (file_id, name, kind, line_start, line_end) ",
-            );
-            builder.push_values(chunk, |mut b, (file_id, s)| {
-                b.push_bind(*file_id)
-                    .push_bind(&s.name)
-                    .push_bind(&s.kind)
-                    .push_bind(s.line_start as i64)
-                    .push_bind(s.line_end as i64);
-            });
-            builder.build().execute(&mut *self.tx).await?;
-        }
-        for chunk in references.chunks(ROWS_PER_INSERT) {
-            let mut builder = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO \"references\" (file_id, name, kind, line, \"column\") ",
-            );
-            builder.push_values(chunk, |mut b, (file_id, r)| {
-                b.push_bind(*file_id)
-                    .push_bind(&r.name)
-                    .push_bind(r.kind.name())
-                    .push_bind(r.line as i64)
-                    .push_bind(r.column as i64);
-            });
-            builder.build().execute(&mut *self.tx).await?;
+        {
+            // Symbols and references are most of an index build's rows: they go through
+            // SQLite's C API on this transaction's connection (see `raw`).
+            let mut handle = self.tx.lock_handle().await?;
+            let db = handle.as_raw_handle();
+            let insert = || -> StoreResult<()> {
+                let mut statement = raw::Statement::prepare(
+                    db,
+                    c"INSERT INTO symbols (file_id, name, kind, line_start, line_end) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for (file_id, s) in &symbols {
+                    statement.bind_int(1, *file_id)?;
+                    statement.bind_text(2, &s.name)?;
+                    statement.bind_text(3, &s.kind)?;
+                    statement.bind_int(4, s.line_start as i64)?;
+                    statement.bind_int(5, s.line_end as i64)?;
+                    statement.execute()?;
+                }
+                let mut statement = raw::Statement::prepare(
+                    db,
+                    c"INSERT INTO \"references\" (file_id, name, kind, line, \"column\") VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for (file_id, r) in &references {
+                    statement.bind_int(1, *file_id)?;
+                    statement.bind_text(2, &r.name)?;
+                    statement.bind_text(3, r.kind.name())?;
+                    statement.bind_int(4, r.line as i64)?;
+                    statement.bind_int(5, r.column as i64)?;
+                    statement.execute()?;
+                }
+                Ok(())
+            };
+            // The inserts are synchronous: keep them off the async workers where possible.
+            match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+                Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                    tokio::task::block_in_place(insert)?
+                }
+                _ => insert()?,
+            }
         }
         insert_dependencies(&mut self.tx, &repository, &dependencies).await
     }
