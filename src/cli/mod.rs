@@ -408,6 +408,9 @@ async fn index(
         summary.index_bytes as f64 / 1e6,
         repository.id,
     );
+    // Closing checkpoints the write-ahead log into the database file and removes it;
+    // a process that just exits can leave a WAL as large as the whole run behind.
+    store.close().await;
     Ok(())
 }
 

@@ -35,7 +35,10 @@ impl SqliteStore {
             // Index builds insert millions of rows into name-ordered B-trees: a larger
             // page cache keeps them in memory instead of re-reading pages from the WAL.
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // After a checkpoint the WAL file shrinks back to this size instead of keeping
+            // the size of the largest transaction (an index build) forever.
+            .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
