@@ -232,7 +232,7 @@ impl Indexer {
         };
         // The blocking build streams batches of parsed files; the database writes them
         // inside one transaction while the next batch is parsed.
-        let (sender, mut batches) = tokio::sync::mpsc::channel::<Batch>(2);
+        let (sender, mut batches) = tokio::sync::mpsc::channel::<Batch>(8);
         let build = tokio::task::spawn_blocking(move || job.run(sender));
         let mut update = self.store.begin_update(&repository.id).await?;
         let mut symbols = 0u64;
@@ -436,28 +436,13 @@ impl BuildJob {
         let mut start = 0;
         while start < to_index.len() {
             let take = self.segment_prefix(&repo_path, &to_index[start..])?;
-            let mut docs = Vec::new();
-            for chunk in to_index[start..start + take].chunks(FILES_PER_BATCH) {
-                let processed = self.process(&repo_path, chunk, &bytes_done, true)?;
-                let mut updates = Vec::with_capacity(processed.len());
-                for p in processed {
-                    docs.extend(p.doc);
-                    let imports = match p.language {
-                        Some(language) => {
-                            resolve_all(&resolver, &p.record.path, language, &p.analysis.imports)
-                        }
-                        None => Vec::new(),
-                    };
-                    updates.push(FileUpdate {
-                        file: p.record,
-                        analysis: p.analysis,
-                        imports,
-                    });
-                }
-                sender
-                    .blocking_send(Batch::Files(updates))
-                    .map_err(|_| stopped())?;
-            }
+            let docs = self.stream(
+                &repo_path,
+                &to_index[start..start + take],
+                &bytes_done,
+                &resolver,
+                &sender,
+            )?;
             start += take;
             if let Some(added) = self.write_segment(docs)? {
                 snapshot = snapshot.apply(&commit_text, Some(added), &[]);
@@ -477,6 +462,80 @@ impl BuildJob {
             paths_changed,
             snapshot,
         })
+    }
+
+    /// Processes files on the indexing pool as one stream: each worker sends its parsed
+    /// files to the database writer every `FILES_PER_BATCH`, so no core waits for the
+    /// slowest file of a batch. Returns the search documents (any order: the segment
+    /// writer sorts them).
+    fn stream(
+        &self,
+        repo_path: &Path,
+        entries: &[&Entry],
+        bytes_done: &AtomicU64,
+        resolver: &Resolver,
+        sender: &tokio::sync::mpsc::Sender<Batch>,
+    ) -> Result<Vec<DocInput>, IndexError> {
+        struct Worker {
+            repo: Option<git2::Repository>,
+            updates: Vec<FileUpdate>,
+            docs: Vec<DocInput>,
+        }
+        let stopped = || IndexError::Task("the database writer stopped".into());
+        let send = |updates: Vec<FileUpdate>| {
+            sender
+                .blocking_send(Batch::Files(updates))
+                .map_err(|_| stopped())
+        };
+        let workers: Vec<Result<Worker, IndexError>> = self.pool.install(|| {
+            entries
+                .par_iter()
+                .try_fold(
+                    || Worker {
+                        repo: None,
+                        updates: Vec::new(),
+                        docs: Vec::new(),
+                    },
+                    |mut worker, entry| {
+                        if worker.repo.is_none() {
+                            worker.repo =
+                                Some(git2::Repository::open(repo_path).map_err(GitError::Git)?);
+                        }
+                        let Some(repo) = worker.repo.as_ref() else {
+                            return Ok(worker);
+                        };
+                        let p = self.process_file(repo, entry, true)?;
+                        bytes_done.fetch_add(p.record.size_bytes, Ordering::Relaxed);
+                        self.progress.advance(1);
+                        worker.docs.extend(p.doc);
+                        let imports = match p.language {
+                            Some(language) => {
+                                resolve_all(resolver, &p.record.path, language, &p.analysis.imports)
+                            }
+                            None => Vec::new(),
+                        };
+                        worker.updates.push(FileUpdate {
+                            file: p.record,
+                            analysis: p.analysis,
+                            imports,
+                        });
+                        if worker.updates.len() >= FILES_PER_BATCH {
+                            send(std::mem::take(&mut worker.updates))?;
+                        }
+                        Ok(worker)
+                    },
+                )
+                .collect()
+        });
+        let mut docs = Vec::new();
+        for worker in workers {
+            let worker = worker?;
+            if !worker.updates.is_empty() {
+                send(worker.updates)?;
+            }
+            docs.extend(worker.docs);
+        }
+        Ok(docs)
     }
 
     /// How many of `entries` fit in one segment, by blob size.
