@@ -27,7 +27,7 @@ use crate::store::{
 };
 use rayon::prelude::*;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -711,6 +711,3 @@ impl BuildJob {
         Ok(snapshot)
     }
 }
-
-/// The map from repository id to loaded snapshot used by local (CLI) searches.
-pub type Snapshots = HashMap<String, Arc<Snapshot>>;

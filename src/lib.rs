@@ -19,3 +19,16 @@ pub mod keys;
 pub mod service;
 pub mod store;
 pub mod work;
+
+/// An error and its causes on one line (`a: b: c`), for logs and job records: what
+/// `anyhow`'s `{:#}` prints, for errors that are not `anyhow`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -185,9 +185,7 @@ impl Service {
                 .ok_or(ServiceError::NotFound("repository"));
         }
         let all = self.store.repositories(org).await?;
-        let mut matching = all
-            .into_iter()
-            .filter(|r| r.name == selector || r.git_url == selector);
+        let mut matching = all.into_iter().filter(|r| r.is_named(selector));
         match (matching.next(), matching.next()) {
             (Some(one), None) => Ok(one),
             (Some(_), Some(_)) => Err(BadRequest(format!(

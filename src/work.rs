@@ -2,6 +2,7 @@
 //! repository actor loads and rebuilds its index, and how jobs are claimed.
 
 use crate::engine::snapshot::{index_dir, Snapshot};
+use crate::error_chain;
 use crate::indexer::{Indexer, Silent};
 use crate::store::{JobOutcome, RepositoryId, Store};
 use async_trait::async_trait;
@@ -55,17 +56,6 @@ impl RepoWork for EngineWork {
         );
         Ok(snapshot)
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The job queue in the database.

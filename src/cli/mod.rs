@@ -426,7 +426,7 @@ async fn select_repositories(
     let id = RepositoryId::parse(selector);
     let chosen: Vec<Repository> = all
         .into_iter()
-        .filter(|r| Some(&r.id) == id.as_ref() || r.name == selector || r.git_url == selector)
+        .filter(|r| Some(&r.id) == id.as_ref() || r.is_named(selector))
         .collect();
     if chosen.is_empty() {
         bail!("unknown repository {selector:?}");

@@ -279,10 +279,6 @@ impl Snapshot {
         Ok(Some(file))
     }
 
-    pub fn path(&self, (segment, id): (usize, u32)) -> &str {
-        self.segments[segment].segment.doc(id).path
-    }
-
     /// Bytes on disk of the segments this snapshot uses.
     pub fn byte_len(&self) -> u64 {
         self.segments.iter().map(|s| s.segment.byte_len()).sum()

@@ -45,14 +45,7 @@ impl ApiError {
     }
 
     fn internal(error: &dyn std::error::Error) -> ApiError {
-        let mut chain = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            chain.push_str(": ");
-            chain.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        tracing::error!(error = %chain, "request failed");
+        tracing::error!(error = %crate::error_chain(error), "request failed");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

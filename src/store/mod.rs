@@ -75,6 +75,13 @@ pub struct Repository {
     pub created_at: String,
 }
 
+impl Repository {
+    /// Whether a user's selector (other than an id) names this repository: its name or URL.
+    pub fn is_named(&self, selector: &str) -> bool {
+        self.name == selector || self.git_url == selector
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewRepository {
     pub name: String,
