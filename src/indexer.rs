@@ -138,6 +138,9 @@ enum Batch {
 
 /// Files parsed per batch sent to the database: small enough to overlap well.
 const FILES_PER_BATCH: usize = 256;
+/// The most files a pool thread takes at once from the shared work list: small enough
+/// that the threads finish together, large enough that handing out work costs nothing.
+const FILES_PER_TASK: usize = 4;
 
 /// The result of the synchronous part of a run.
 struct Built {
@@ -433,9 +436,10 @@ impl BuildJob {
             .collect();
         let mut snapshot = base.apply(&commit_text, None, &replaced);
         let bytes_done = AtomicU64::new(0);
+        let to_index = self.sized(&repo_path, &to_index)?;
         let mut start = 0;
         while start < to_index.len() {
-            let take = self.segment_prefix(&repo_path, &to_index[start..])?;
+            let take = self.segment_prefix(&to_index[start..]);
             let docs = self.stream(
                 &repo_path,
                 &to_index[start..start + take],
@@ -464,18 +468,22 @@ impl BuildJob {
         })
     }
 
-    /// Processes files on the indexing pool as one stream: each worker sends its parsed
-    /// files to the database writer every `FILES_PER_BATCH`, so no core waits for the
-    /// slowest file of a batch. Returns the search documents (any order: the segment
-    /// writer sorts them).
+    /// Processes files on the indexing pool as one stream: each pool thread sends its
+    /// parsed files to the database writer every `FILES_PER_BATCH`, so no core waits for
+    /// the slowest file of a batch. Work is handed out a few files at a time, largest
+    /// first, so the run does not end with one core parsing a big file while the other
+    /// idles. Returns the search documents (any order: the segment writer sorts them).
     fn stream(
         &self,
         repo_path: &Path,
-        entries: &[&Entry],
+        entries: &[(&Entry, u64)],
         bytes_done: &AtomicU64,
         resolver: &Resolver,
         sender: &tokio::sync::mpsc::Sender<Batch>,
     ) -> Result<Vec<DocInput>, IndexError> {
+        /// What one pool thread has produced and not yet handed on. Each thread only
+        /// locks its own slot, so the lock is never contended.
+        #[derive(Default)]
         struct Worker {
             repo: Option<git2::Repository>,
             updates: Vec<FileUpdate>,
@@ -487,49 +495,54 @@ impl BuildJob {
                 .blocking_send(Batch::Files(updates))
                 .map_err(|_| stopped())
         };
-        let workers: Vec<Result<Worker, IndexError>> = self.pool.install(|| {
-            entries
-                .par_iter()
-                .try_fold(
-                    || Worker {
-                        repo: None,
-                        updates: Vec::new(),
-                        docs: Vec::new(),
-                    },
-                    |mut worker, entry| {
-                        if worker.repo.is_none() {
-                            worker.repo =
-                                Some(git2::Repository::open(repo_path).map_err(GitError::Git)?);
+        let mut by_size: Vec<&(&Entry, u64)> = entries.iter().collect();
+        by_size.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
+        let order: Vec<&Entry> = by_size.into_iter().map(|(entry, _)| *entry).collect();
+
+        let slots: Vec<std::sync::Mutex<Worker>> = (0..self.pool.current_num_threads())
+            .map(|_| std::sync::Mutex::new(Worker::default()))
+            .collect();
+        self.pool.install(|| {
+            order.par_iter().with_max_len(FILES_PER_TASK).try_for_each(
+                |entry| -> Result<(), IndexError> {
+                    let slot = rayon::current_thread_index().unwrap_or(0) % slots.len();
+                    let mut worker = slots[slot]
+                        .lock()
+                        .map_err(|_| IndexError::Task("an indexing thread panicked".into()))?;
+                    if worker.repo.is_none() {
+                        worker.repo =
+                            Some(git2::Repository::open(repo_path).map_err(GitError::Git)?);
+                    }
+                    let Some(repo) = worker.repo.as_ref() else {
+                        return Ok(());
+                    };
+                    let p = self.process_file(repo, entry, true)?;
+                    bytes_done.fetch_add(p.record.size_bytes, Ordering::Relaxed);
+                    self.progress.advance(1);
+                    worker.docs.extend(p.doc);
+                    let imports = match p.language {
+                        Some(language) => {
+                            resolve_all(resolver, &p.record.path, language, &p.analysis.imports)
                         }
-                        let Some(repo) = worker.repo.as_ref() else {
-                            return Ok(worker);
-                        };
-                        let p = self.process_file(repo, entry, true)?;
-                        bytes_done.fetch_add(p.record.size_bytes, Ordering::Relaxed);
-                        self.progress.advance(1);
-                        worker.docs.extend(p.doc);
-                        let imports = match p.language {
-                            Some(language) => {
-                                resolve_all(resolver, &p.record.path, language, &p.analysis.imports)
-                            }
-                            None => Vec::new(),
-                        };
-                        worker.updates.push(FileUpdate {
-                            file: p.record,
-                            analysis: p.analysis,
-                            imports,
-                        });
-                        if worker.updates.len() >= FILES_PER_BATCH {
-                            send(std::mem::take(&mut worker.updates))?;
-                        }
-                        Ok(worker)
-                    },
-                )
-                .collect()
-        });
+                        None => Vec::new(),
+                    };
+                    worker.updates.push(FileUpdate {
+                        file: p.record,
+                        analysis: p.analysis,
+                        imports,
+                    });
+                    if worker.updates.len() >= FILES_PER_BATCH {
+                        send(std::mem::take(&mut worker.updates))?;
+                    }
+                    Ok(())
+                },
+            )
+        })?;
         let mut docs = Vec::new();
-        for worker in workers {
-            let worker = worker?;
+        for slot in slots {
+            let worker = slot
+                .into_inner()
+                .map_err(|_| IndexError::Task("an indexing thread panicked".into()))?;
             if !worker.updates.is_empty() {
                 send(worker.updates)?;
             }
@@ -538,22 +551,36 @@ impl BuildJob {
         Ok(docs)
     }
 
-    /// How many of `entries` fit in one segment, by blob size.
-    fn segment_prefix(&self, repo_path: &Path, entries: &[&Entry]) -> Result<usize, IndexError> {
+    /// Each entry with its blob's size (read from the object header, not the content).
+    fn sized<'a>(
+        &self,
+        repo_path: &Path,
+        entries: &[&'a Entry],
+    ) -> Result<Vec<(&'a Entry, u64)>, IndexError> {
         let repo = git2::Repository::open(repo_path).map_err(GitError::Git)?;
         let odb = repo.odb().map_err(GitError::Git)?;
+        Ok(entries
+            .iter()
+            .map(|entry| {
+                let size = odb
+                    .read_header(entry.blob)
+                    .map(|(size, _)| size as u64)
+                    .unwrap_or(0);
+                (*entry, size)
+            })
+            .collect())
+    }
+
+    /// How many of `entries` fit in one segment, by blob size.
+    fn segment_prefix(&self, entries: &[(&Entry, u64)]) -> usize {
         let mut budget = 0u64;
-        for (i, entry) in entries.iter().enumerate() {
-            let size = odb
-                .read_header(entry.blob)
-                .map(|(size, _)| size as u64)
-                .unwrap_or(0);
-            budget += size.min(self.settings.max_file_bytes);
+        for (i, (_, size)) in entries.iter().enumerate() {
+            budget += (*size).min(self.settings.max_file_bytes);
             if budget >= self.settings.segment_bytes {
-                return Ok(i + 1);
+                return i + 1;
             }
         }
-        Ok(entries.len())
+        entries.len()
     }
 
     /// Reads and processes files on the rayon pool, in order.
@@ -696,11 +723,12 @@ impl BuildJob {
             ..Snapshot::empty()
         };
         let ignored = AtomicU64::new(0);
+        let sized = self.sized(repo_path, files)?;
         let mut start = 0;
-        while start < files.len() {
-            let take = self.segment_prefix(repo_path, &files[start..])?;
-            let processed =
-                self.process(repo_path, &files[start..start + take], &ignored, false)?;
+        while start < sized.len() {
+            let take = self.segment_prefix(&sized[start..]);
+            let part: Vec<&Entry> = sized[start..start + take].iter().map(|(e, _)| *e).collect();
+            let processed = self.process(repo_path, &part, &ignored, false)?;
             start += take;
             if let Some(added) =
                 self.write_segment(processed.into_iter().flat_map(|p| p.doc).collect())?

@@ -345,7 +345,7 @@ fn symbols_agree_with_ctags() {
     }
 
     let work = tempfile::tempdir().unwrap();
-    let analyzer = Analyzer::new().unwrap();
+    let analyzer = Analyzer::new();
     let mut rows = Vec::new();
 
     // C headers.

@@ -348,7 +348,7 @@ async fn index(
             (store.create_repository(&org, new).await?, true)
         }
     };
-    let analyzer = Arc::new(Analyzer::new()?);
+    let analyzer = Arc::new(Analyzer::new());
     let settings = IndexSettings {
         max_file_bytes: config.max_file_bytes,
         ..IndexSettings::default()

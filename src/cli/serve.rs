@@ -83,7 +83,7 @@ pub struct Parts {
 /// Builds the service: store, engine, actors.
 pub async fn build(config: &Config, args: &ServeArgs, public_url: String) -> anyhow::Result<Parts> {
     let store = super::open_store(config).await?;
-    let analyzer = Arc::new(Analyzer::new()?);
+    let analyzer = Arc::new(Analyzer::new());
     let settings = IndexSettings {
         max_file_bytes: config.max_file_bytes,
         threads: args.index_threads.unwrap_or_else(|| {

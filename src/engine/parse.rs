@@ -20,6 +20,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tree_sitter::{
@@ -76,9 +77,12 @@ struct LanguageQuery {
     roles: Vec<Role>,
 }
 
-/// Compiled grammars and queries for every [`Language`]. Built once, shared across threads.
+/// Grammars and queries for every [`Language`], each compiled on first use (compiling all
+/// twelve takes about 0.4 s, more than indexing a small repository) and then shared
+/// across threads.
 pub struct Analyzer {
-    queries: Vec<(Language, LanguageQuery)>,
+    /// By position in [`Language::ALL`]; the error is the compiler's message.
+    queries: [OnceLock<Result<LanguageQuery, String>>; Language::ALL.len()],
     budget: Duration,
 }
 
@@ -165,37 +169,50 @@ fn role_of(capture: &str) -> Role {
     }
 }
 
-impl Analyzer {
-    /// Compiles every language's query. Fails if any query file is broken.
-    pub fn new() -> Result<Analyzer, ParseError> {
-        let mut queries = Vec::with_capacity(Language::ALL.len());
-        for language in Language::ALL {
-            let grammar = grammar(language);
-            let source = query_sources(language).join("\n");
-            let query = Query::new(&grammar, &source).map_err(|e| ParseError::Query {
-                language,
-                message: format!(
-                    "line {} column {}: {:?}: {}",
-                    e.row + 1,
-                    e.column + 1,
-                    e.kind,
-                    e.message
-                ),
-            })?;
-            let roles = query.capture_names().iter().map(|c| role_of(c)).collect();
-            queries.push((
-                language,
-                LanguageQuery {
-                    grammar,
-                    query,
-                    roles,
-                },
-            ));
-        }
-        Ok(Analyzer {
-            queries,
-            budget: DEFAULT_PARSE_BUDGET,
+impl LanguageQuery {
+    fn compile(language: Language) -> Result<LanguageQuery, String> {
+        let grammar = grammar(language);
+        let source = query_sources(language).join("\n");
+        let query = Query::new(&grammar, &source).map_err(|e| {
+            format!(
+                "line {} column {}: {:?}: {}",
+                e.row + 1,
+                e.column + 1,
+                e.kind,
+                e.message
+            )
+        })?;
+        let roles = query.capture_names().iter().map(|c| role_of(c)).collect();
+        Ok(LanguageQuery {
+            grammar,
+            query,
+            roles,
         })
+    }
+}
+
+impl Default for Analyzer {
+    fn default() -> Analyzer {
+        Analyzer::new()
+    }
+}
+
+impl Analyzer {
+    /// An analyzer with nothing compiled yet: each language's query is compiled by the
+    /// first file of that language.
+    pub fn new() -> Analyzer {
+        Analyzer {
+            queries: std::array::from_fn(|_| OnceLock::new()),
+            budget: DEFAULT_PARSE_BUDGET,
+        }
+    }
+
+    /// Compiles every language's query now; fails on the first broken one.
+    pub fn compile_all(&self) -> Result<(), ParseError> {
+        for language in Language::ALL {
+            self.language_query(language)?;
+        }
+        Ok(())
     }
 
     /// The same analyzer with another time budget per file (for parsing and for querying each).
@@ -204,18 +221,32 @@ impl Analyzer {
         self
     }
 
-    fn language_query(&self, language: Language) -> &LanguageQuery {
-        // Every language is compiled in `new`, so the lookup always succeeds.
+    fn language_query(&self, language: Language) -> Result<&LanguageQuery, ParseError> {
         let index = Language::ALL
             .iter()
             .position(|l| *l == language)
             .unwrap_or(0);
-        &self.queries[index].1
+        self.queries[index]
+            .get_or_init(|| LanguageQuery::compile(language))
+            .as_ref()
+            .map_err(|message| ParseError::Query {
+                language,
+                message: message.clone(),
+            })
     }
 
     /// Parses `source` once and extracts its symbols, references and imports.
+    ///
+    /// A C file whose text is C++ (`.h` is C by name, but libstdc++, LLVM and most C++
+    /// libraries use it for C++ headers) is parsed with the C++ grammar and query, as
+    /// universal-ctags does for `.h`: the C grammar would spend most of its time in error
+    /// recovery there and miss the classes, namespaces and methods.
     pub fn analyze(&self, language: Language, source: &[u8]) -> Result<FileAnalysis, ParseError> {
-        let lq = self.language_query(language);
+        let language = match language {
+            Language::C if looks_like_cpp(source) => Language::Cpp,
+            other => other,
+        };
+        let lq = self.language_query(language)?;
         let tree = self.parse(language, lq, source)?;
         CURSOR.with(|cell| {
             let mut slot = cell.borrow_mut();
@@ -421,6 +452,41 @@ impl Analyzer {
 
 /// Whether a variable/constant definition is global (ctags leaves locals and C `extern`
 /// declarations off by default): not inside a function body.
+/// Whether a C-named file is C++: some line starts with a construct C cannot have
+/// (`namespace`, `template <`, `class Name`, an access specifier, `using namespace`,
+/// `extern "C++"`). Headers that only wrap themselves in `extern "C"` for C++ callers
+/// stay C. A line scan costs a small fraction of a parse.
+fn looks_like_cpp(source: &[u8]) -> bool {
+    fn word_then(line: &[u8], word: &[u8], next: impl Fn(u8) -> bool) -> bool {
+        line.strip_prefix(word)
+            .and_then(|rest| rest.first())
+            .is_some_and(|&b| next(b))
+    }
+    fn access_specifier(line: &[u8]) -> bool {
+        [&b"public"[..], b"private", b"protected"]
+            .iter()
+            .any(|word| {
+                line.strip_prefix(*word)
+                    .is_some_and(|rest| rest.trim_ascii_start().starts_with(b":"))
+            })
+    }
+    let is_space = |b: u8| b == b' ' || b == b'\t';
+    source.split(|&b| b == b'\n').any(|line| {
+        let line = line.trim_ascii_start();
+        match line.first() {
+            Some(b'n') => word_then(line, b"namespace", |b| is_space(b) || b == b'{'),
+            Some(b't') => line
+                .strip_prefix(b"template")
+                .is_some_and(|rest| rest.trim_ascii_start().starts_with(b"<")),
+            Some(b'c') => word_then(line, b"class", is_space),
+            Some(b'p') => access_specifier(line),
+            Some(b'u') => line.starts_with(b"using namespace "),
+            Some(b'e') => line.starts_with(b"extern \"C++\""),
+            _ => false,
+        }
+    })
+}
+
 fn is_global(language: Language, node: Node, source: &[u8]) -> bool {
     let body_kinds: &[&str] = match language {
         Language::C | Language::Cpp => &["compound_statement"],
@@ -640,10 +706,7 @@ mod tests {
 
     fn analyzer() -> &'static Analyzer {
         static ANALYZER: std::sync::OnceLock<Analyzer> = std::sync::OnceLock::new();
-        ANALYZER.get_or_init(|| match Analyzer::new() {
-            Ok(analyzer) => analyzer,
-            Err(e) => panic!("{e}"),
-        })
+        ANALYZER.get_or_init(Analyzer::new)
     }
 
     fn analyze(language: Language, src: &str) -> FileAnalysis {
@@ -699,8 +762,51 @@ mod tests {
 
     #[test]
     fn queries_compile() {
-        if let Err(e) = Analyzer::new() {
+        if let Err(e) = Analyzer::new().compile_all() {
             panic!("{e}");
+        }
+    }
+
+    #[test]
+    fn a_cpp_header_named_dot_h_is_parsed_as_cpp() {
+        let header = "#pragma once\nnamespace geo {\ntemplate <typename T>\nclass Point {\n public:\n  T norm() const { return x; }\n  T x;\n};\n}\n";
+        let analysis = analyze(Language::C, header);
+        let found = symbols(&analysis);
+        for expected in [
+            ("geo", "namespace", 2, 9),
+            ("Point", "class", 4, 8),
+            ("norm", "function", 6, 6),
+            ("x", "field", 7, 7),
+        ] {
+            assert!(
+                found.contains(&expected),
+                "{expected:?} missing in {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_c_header_ready_for_cpp_callers_stays_c() {
+        let header = "#ifdef __cplusplus\nextern \"C\" {\n#endif\n/* the class of a packet; template below */\nstruct packet { int class_id; };\nint packet_send(struct packet *p);\n#ifdef __cplusplus\n}\n#endif\n";
+        assert!(!looks_like_cpp(header.as_bytes()));
+        for cpp in [
+            "namespace a {}",
+            "  template<class T> T f();",
+            "class A;",
+            "  public:",
+            "protected :",
+            "using namespace std;",
+            "extern \"C++\" {",
+        ] {
+            assert!(looks_like_cpp(cpp.as_bytes()), "{cpp}");
+        }
+        for c in [
+            "int namespace_count;",
+            "classify(x);",
+            "template_t t;",
+            "public_key k;",
+        ] {
+            assert!(!looks_like_cpp(c.as_bytes()), "{c}");
         }
     }
 
@@ -752,19 +858,16 @@ mod tests {
 
     #[test]
     fn parse_budget_turns_into_timeout_error() {
-        let analyzer = match Analyzer::new() {
-            Ok(analyzer) => analyzer.with_budget(Duration::from_nanos(1)),
-            Err(e) => panic!("{e}"),
-        };
+        let analyzer = Analyzer::new().with_budget(Duration::from_nanos(1));
         let src = "int f(void) { return 1; }\n".repeat(20_000);
         match analyzer.analyze(Language::C, src.as_bytes()) {
             Err(ParseError::Timeout { .. }) => {}
             other => panic!("expected a timeout, got {other:?}"),
         }
         // The thread's parser was reset: the next file parses from scratch.
-        let ok = Analyzer::new().map(|a| a.analyze(Language::C, b"int g(void) { return 0; }\n"));
+        let ok = Analyzer::new().analyze(Language::C, b"int g(void) { return 0; }\n");
         match ok {
-            Ok(Ok(analysis)) => assert_eq!(symbols(&analysis), vec![("g", "function", 1, 1)]),
+            Ok(analysis) => assert_eq!(symbols(&analysis), vec![("g", "function", 1, 1)]),
             other => panic!("{other:?}"),
         }
     }

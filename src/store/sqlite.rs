@@ -34,6 +34,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30))
             // Index builds insert millions of rows into name-ordered B-trees: a larger
             // page cache keeps them in memory instead of re-reading pages from the WAL.
+            .pragma("page_size", "16384")
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory")
             // After a checkpoint the WAL file shrinks back to this size instead of keeping
