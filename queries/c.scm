@@ -33,6 +33,12 @@
   declarator: (function_declarator
     declarator: (parenthesized_declarator
       (pointer_declarator declarator: (field_identifier) @name)))) @definition.field
+; A function pointer member returning a pointer: `char *(*help_filter) (int, ...);`.
+(field_declaration
+  declarator: (pointer_declarator
+    declarator: (function_declarator
+      declarator: (parenthesized_declarator
+        (pointer_declarator declarator: (field_identifier) @name))))) @definition.field
 
 (type_definition declarator: (type_identifier) @name) @definition.type
 (type_definition declarator: (pointer_declarator declarator: (type_identifier) @name)) @definition.type
@@ -43,6 +49,27 @@
       (pointer_declarator declarator: (type_identifier) @name)))) @definition.type
 (type_definition
   declarator: (function_declarator declarator: (type_identifier) @name)) @definition.type
+; Function pointer types behind a calling-convention macro the grammar cannot know:
+; `typedef void (APIENTRYP PFNGLCULLFACEPROC) (GLenum mode);`,
+; `typedef void (GLAPIENTRY *PFNFOO) (void);`,
+; `typedef EGLBoolean (EGLAPIENTRYP PFNEGLBINDAPIPROC) (EGLenum api);` (in c-only.scm).
+(type_definition
+  declarator: (function_declarator
+    declarator: (parenthesized_declarator
+      (ERROR) @_tolerate_errors
+      .
+      [(type_identifier) @name
+       (pointer_declarator declarator: (type_identifier) @name)]
+      .))) @definition.type
+; `typedef const char *(EGLAPIENTRYP PFNEGLQUERYSTRINGPROC) (EGLDisplay dpy, EGLint name);`
+(type_definition
+  declarator: (pointer_declarator
+    declarator: (function_declarator
+      declarator: (parenthesized_declarator
+        (ERROR) @_tolerate_errors
+        .
+        (type_identifier) @name
+        .)))) @definition.type
 
 ; Variables: locals (inside a function body) and externs are dropped in code.
 (declaration declarator: (identifier) @name) @definition.variable

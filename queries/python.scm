@@ -15,10 +15,10 @@
     definition: (function_definition name: (identifier) @name) @definition.method)))
 (function_definition name: (identifier) @name) @definition.function
 
-(module (expression_statement (assignment left: (identifier) @name) @definition.variable))
-(module (expression_statement (assignment left: (pattern_list (identifier) @name)) @definition.variable))
-(class_definition
-  body: (block (expression_statement (assignment left: (identifier) @name) @definition.variable)))
+; Assignments anywhere outside a function (module and class level, also inside their
+; if/for/while/try/with blocks, as ctags reports them); those in functions are dropped in code.
+(expression_statement (assignment left: (identifier) @name) @definition.variable)
+(expression_statement (assignment left: (pattern_list (identifier) @name)) @definition.variable)
 
 ; References
 (call function: (identifier) @name) @reference.call

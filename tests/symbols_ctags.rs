@@ -25,13 +25,16 @@ const PY_TARGET: usize = 100;
 
 /// Minimum recall per (language, ctags kind): the value measured on Debian 12
 /// (/usr/include, python3.11; 158 headers, 110 modules) rounded down to 5%, and one
-/// step under when the measured value was 100%. Two kinds are below 80% and are set at
-/// their measured value (rounded down) so the test guards against regressions:
-/// * c/typedef (63%): typedefs whose declarator uses a macro
-///   (`typedef T (EGLAPIENTRYP PFN..PROC)(..)`) parse as errors and are skipped rather
-///   than reported under the macro's name;
-/// * c/variable (58% of only 12 ctags tags): the same skip drops a few declarations next
-///   to such macros; it raised precision from 2% to 26%.
+/// step under when the measured value was 100% or within a point of the step. One kind is
+/// below 80% and is set at its measured value (rounded down) so the test guards against
+/// regressions:
+/// * c/variable (58% of only 12 ctags tags): declarations behind an export macro
+///   (`EXSLTPUBVAR const char *v;`) parse as errors and are skipped rather than reported
+///   under the macro's name (which raised precision from 2% to 54%).
+///
+/// c/typedef was 63% until the query learned the calling-convention macro forms
+/// (`typedef T (EGLAPIENTRYP PFN..PROC)(..)`) and the `typedef` swallowed by a macro line
+/// above it; it is now 95.5%.
 const THRESHOLDS: &[(&str, &str, f64)] = &[
     ("c", "function", 0.95),
     ("c", "macro", 0.95),
@@ -39,13 +42,13 @@ const THRESHOLDS: &[(&str, &str, f64)] = &[
     ("c", "union", 0.95),
     ("c", "enum", 0.95),
     ("c", "enumerator", 0.95),
-    ("c", "typedef", 0.60),
-    ("c", "member", 0.90),
+    ("c", "typedef", 0.90),
+    ("c", "member", 0.95),
     ("c", "variable", 0.55),
     ("python", "class", 0.95),
     ("python", "function", 0.95),
     ("python", "member", 0.95),
-    ("python", "variable", 0.90),
+    ("python", "variable", 0.95),
 ];
 
 /// Maps our kind word to ctags' kind name for a language; `None` = not compared.

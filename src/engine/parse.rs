@@ -55,6 +55,10 @@ enum Role {
     Definition(String),
     Reference(ReferenceKind),
     Import(ImportRole),
+    /// `@_tolerate_errors`: the pattern names the exact spot where a macro broke the parse
+    /// (a calling-convention macro inside a declarator), so the definition is kept even
+    /// though its node contains an error.
+    TolerateErrors,
     Ignore,
 }
 
@@ -102,6 +106,7 @@ const Q_JSX: &str = include_str!("../../queries/jsx.scm");
 const Q_TYPESCRIPT: &str = include_str!("../../queries/typescript.scm");
 const Q_GO: &str = include_str!("../../queries/go.scm");
 const Q_C: &str = include_str!("../../queries/c.scm");
+const Q_C_ONLY: &str = include_str!("../../queries/c-only.scm");
 const Q_CPP: &str = include_str!("../../queries/cpp.scm");
 const Q_JAVA: &str = include_str!("../../queries/java.scm");
 const Q_RUBY: &str = include_str!("../../queries/ruby.scm");
@@ -126,7 +131,8 @@ fn grammar(language: Language) -> tree_sitter::Language {
 }
 
 /// The query source of a language: JavaScript, TypeScript and TSX share `ecmascript.scm`,
-/// C++ adds its own to C's (the C++ grammar extends the C grammar).
+/// C++ adds its own to C's (the C++ grammar extends the C grammar), minus the few C
+/// patterns on nodes the C++ grammar does not have.
 fn query_sources(language: Language) -> Vec<&'static str> {
     match language {
         Language::Rust => vec![Q_RUST],
@@ -135,7 +141,7 @@ fn query_sources(language: Language) -> Vec<&'static str> {
         Language::TypeScript => vec![Q_TYPESCRIPT, Q_ECMASCRIPT],
         Language::Tsx => vec![Q_TYPESCRIPT, Q_ECMASCRIPT, Q_JSX],
         Language::Go => vec![Q_GO],
-        Language::C => vec![Q_C],
+        Language::C => vec![Q_C, Q_C_ONLY],
         Language::Cpp => vec![Q_CPP, Q_C],
         Language::Java => vec![Q_JAVA],
         Language::Ruby => vec![Q_RUBY],
@@ -147,6 +153,9 @@ fn query_sources(language: Language) -> Vec<&'static str> {
 fn role_of(capture: &str) -> Role {
     if capture == "name" {
         return Role::Name;
+    }
+    if capture == "_tolerate_errors" {
+        return Role::TolerateErrors;
     }
     if let Some(kind) = capture.strip_prefix("definition.") {
         return Role::Definition(kind.to_string());
@@ -344,11 +353,13 @@ impl Analyzer {
             );
             while let Some(m) = matches.next() {
                 let mut name: Option<Node> = None;
+                let mut tolerate_errors = false;
                 let mut definition: Option<(&str, Node)> = None;
                 let mut reference: Option<ReferenceKind> = None;
                 for capture in m.captures() {
                     match lq.roles.get(capture.index as usize) {
                         Some(Role::Name) => name = Some(capture.node),
+                        Some(Role::TolerateErrors) => tolerate_errors = true,
                         Some(Role::Definition(kind)) => {
                             definition = Some((kind.as_str(), capture.node))
                         }
@@ -380,10 +391,29 @@ impl Analyzer {
                     // variables and typedefs named after the macros: skip them.
                     if matches!(language, Language::C | Language::Cpp)
                         && matches!(kind, "variable" | "type")
+                        && !tolerate_errors
                         && node.has_error()
                     {
                         continue;
                     }
+                    // A macro line the grammar cannot know (`__BEGIN_DECLS`) swallows the
+                    // `typedef` keyword of the next declaration, which then reads as a
+                    // variable: the source still says it is a type.
+                    let kind = if matches!(language, Language::C | Language::Cpp)
+                        && kind == "variable"
+                        && follows_typedef_keyword(source, node.start_byte())
+                    {
+                        "type"
+                    } else if language == Language::Python
+                        && kind == "function"
+                        && defined_in_class_body(node)
+                    {
+                        // A method under an `if`/`try` in a class body (not a direct child,
+                        // which the query already calls a method).
+                        "method"
+                    } else {
+                        kind
+                    };
                     // A symbol's line is its name's line, as ctags reports it (a C function's
                     // return type may sit on the line above); it ends where its definition ends.
                     let (_, line_end) = line_span(node);
@@ -452,6 +482,28 @@ impl Analyzer {
 
 /// Whether a variable/constant definition is global (ctags leaves locals and C `extern`
 /// declarations off by default): not inside a function body.
+/// Whether a Python definition's nearest enclosing definition is a class.
+fn defined_in_class_body(node: Node) -> bool {
+    let mut current = node.parent();
+    while let Some(ancestor) = current {
+        match ancestor.kind() {
+            "class_definition" => return true,
+            "function_definition" | "lambda" => return false,
+            _ => current = ancestor.parent(),
+        }
+    }
+    false
+}
+
+/// Whether the last token before `offset` is the keyword `typedef`.
+fn follows_typedef_keyword(source: &[u8], offset: usize) -> bool {
+    let before = source.get(..offset).unwrap_or_default().trim_ascii_end();
+    before.strip_suffix(b"typedef").is_some_and(|rest| {
+        rest.last()
+            .is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
+    })
+}
+
 /// Whether a C-named file is C++: some line starts with a construct C cannot have
 /// (`namespace`, `template <`, `class Name`, an access specifier, `using namespace`,
 /// `extern "C++"`). Headers that only wrap themselves in `extern "C"` for C++ callers
@@ -491,6 +543,7 @@ fn is_global(language: Language, node: Node, source: &[u8]) -> bool {
     let body_kinds: &[&str] = match language {
         Language::C | Language::Cpp => &["compound_statement"],
         Language::Go | Language::Rust => &["block"],
+        Language::Python => &["function_definition", "lambda"],
         Language::JavaScript | Language::TypeScript | Language::Tsx => {
             &["statement_block", "arrow_function", "class_body"]
         }
@@ -1330,6 +1383,57 @@ func (i *Item) String() string {
                 ("fmt", ImportKind::Module, 5),
                 ("strings", ImportKind::Module, 6),
             ]
+        );
+    }
+
+    #[test]
+    fn python_definitions_inside_module_and_class_blocks() {
+        let src = "try:\n    import fast as impl\nexcept ImportError:\n    impl = None\n\
+for key in KEYS:\n    value = key.upper()\n\
+class Conn:\n    if DEBUG:\n        def _log(self, msg):\n            line = msg\n\
+def main():\n    local = 1\n";
+        let analysis = analyze(Language::Python, src);
+        assert_eq!(
+            symbols(&analysis),
+            vec![
+                ("impl", "variable", 4, 4),
+                ("value", "variable", 6, 6),
+                ("Conn", "class", 7, 10),
+                ("_log", "method", 9, 10),
+                ("main", "function", 11, 12),
+            ],
+            "assignments in functions are locals, not symbols"
+        );
+    }
+
+    #[test]
+    fn c_declarators_behind_unknown_macros() {
+        let src = "typedef void (APIENTRYP PFNGLCULLFACEPROC) (GLenum mode);\n\
+typedef void (GLAPIENTRY *PFNGLFOOPROC) (void);\n\
+typedef EGLBoolean (EGLAPIENTRYP PFNEGLBINDAPIPROC) (EGLenum api);\n\
+typedef const char *(EGLAPIENTRYP PFNEGLQUERYSTRINGPROC) (EGLDisplay dpy, EGLint name);\n\
+struct argp { char *(*help_filter) (int key, const char *text); };\n\
+EGLAPI EGLBoolean EGLAPIENTRY eglBindAPI (EGLenum api);\n\
+__BEGIN_DECLS\n\
+typedef uint16_t n_short;\n\
+PR_BEGIN_EXTERN_C\n\
+typedef struct PLOptionInternal PLOptionInternal;\n\
+int my_typedef;\n";
+        let analysis = analyze(Language::C, src);
+        assert_eq!(
+            symbols(&analysis),
+            vec![
+                ("PFNGLCULLFACEPROC", "type", 1, 1),
+                ("PFNGLFOOPROC", "type", 2, 2),
+                ("PFNEGLBINDAPIPROC", "type", 3, 3),
+                ("PFNEGLQUERYSTRINGPROC", "type", 4, 4),
+                ("argp", "struct", 5, 5),
+                ("help_filter", "field", 5, 5),
+                ("n_short", "type", 8, 8),
+                ("PLOptionInternal", "type", 10, 10),
+                ("my_typedef", "variable", 11, 11),
+            ],
+            "the prototype on line 6 is no definition, and no macro becomes a symbol"
         );
     }
 
