@@ -18,6 +18,9 @@
 (impl_item body: (declaration_list (const_item name: (identifier) @name) @definition.constant))
 (trait_item body: (declaration_list (associated_type name: (type_identifier) @name) @definition.type))
 (function_item name: (identifier) @name) @definition.function
+; Functions declared in `extern "C" { ... }` blocks: FFI bindings are what a caller looks up.
+(foreign_mod_item
+  body: (declaration_list (function_signature_item name: (identifier) @name) @definition.function))
 (macro_definition name: (identifier) @name) @definition.macro
 (const_item name: (identifier) @name) @definition.constant
 (static_item name: (identifier) @name) @definition.variable

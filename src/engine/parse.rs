@@ -542,7 +542,9 @@ fn looks_like_cpp(source: &[u8]) -> bool {
 fn is_global(language: Language, node: Node, source: &[u8]) -> bool {
     let body_kinds: &[&str] = match language {
         Language::C | Language::Cpp => &["compound_statement"],
-        Language::Go | Language::Rust => &["block"],
+        Language::Go => &["block"],
+        // Rust is not listed: `static` and `const` are items wherever they are written (a
+        // `static` in a function lives as long as the program); the query captures no `let`.
         Language::Python => &["function_definition", "lambda"],
         Language::JavaScript | Language::TypeScript | Language::Tsx => {
             &["statement_block", "arrow_function", "class_body"]
@@ -1023,7 +1025,11 @@ macro_rules! log { ($x:expr) => { println!("{}", $x) }; }
 pub fn build() -> Cache {
     let c = Cache { entries: HashMap::new() };
     log!(LIMIT);
+    static ONCE: u8 = 0;
     c
+}
+extern "C" {
+    pub fn abs(x: i32) -> i32;
 }
 "##;
         let analysis = analyze(Language::Rust, src);
@@ -1043,7 +1049,9 @@ pub fn build() -> Cache {
                 ("find", "method", 21, 23),
                 ("Map", "type", 26, 26),
                 ("log", "macro", 28, 28),
-                ("build", "function", 30, 34),
+                ("build", "function", 30, 35),
+                ("ONCE", "variable", 33, 33),
+                ("abs", "function", 37, 37),
             ]
         );
         assert_no_comment_symbol(&analysis);
