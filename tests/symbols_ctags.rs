@@ -240,6 +240,16 @@ type Tag = (String, String, u32); // (path, name, line)
 /// Our definition spans by (ctags kind, path, name), for the line-convention diagnostic.
 type Spans = BTreeMap<(String, String, String), Vec<(u32, u32)>>;
 
+/// ctags' name for a language (for `--language-force`).
+fn ctags_language(language: Language) -> &'static str {
+    match language {
+        Language::C => "C",
+        Language::Python => "Python",
+        Language::Rust => "Rust",
+        other => panic!("no ctags comparison for {other}"),
+    }
+}
+
 /// ctags tags by ctags kind name.
 fn run_ctags(dir: &Path, names: &[String], force: &str) -> BTreeMap<String, BTreeSet<Tag>> {
     let output = Command::new("ctags")
@@ -409,64 +419,37 @@ fn symbols_agree_with_ctags() {
     let analyzer = Analyzer::new();
     let mut rows = Vec::new();
 
-    // C headers.
-    let include = Path::new("/usr/include");
-    let mut headers = Vec::new();
-    collect(include, "h", &mut headers);
-    let headers = pick(headers, C_TARGET);
-    let c_dir = work.path().join("c");
-    let c_names = copy_corpus(&headers, include, &c_dir);
-    assert!(
-        c_names.len() >= 50,
-        "too few C headers under /usr/include: {}",
-        c_names.len()
-    );
-    let ctags_c = run_ctags(&c_dir, &c_names, "C");
     let mut spans = Spans::new();
-    let ours_c = run_ours(&analyzer, &c_dir, &c_names, Language::C, &mut spans);
-    compare("c", &ctags_c, &ours_c, &spans, &mut rows);
-
-    // Python standard library.
+    let mut corpora = Vec::new();
+    let mut sample = |language: Language, root: &Path, ext: &str, target: usize| {
+        let mut files = Vec::new();
+        collect(root, ext, &mut files);
+        let dir = work.path().join(language.name());
+        let names = copy_corpus(&pick(files, target), root, &dir);
+        assert!(
+            names.len() >= 50,
+            "too few {language} files under {}: {}",
+            root.display(),
+            names.len()
+        );
+        let theirs = run_ctags(&dir, &names, ctags_language(language));
+        let ours = run_ours(&analyzer, &dir, &names, language, &mut spans);
+        compare(language.name(), &theirs, &ours, &spans, &mut rows);
+        corpora.push(format!(
+            "{} {language} files ({})",
+            names.len(),
+            root.display()
+        ));
+    };
+    sample(Language::C, Path::new("/usr/include"), "h", C_TARGET);
     let pylib = newest_python_lib().expect("no /usr/lib/python3.* on this machine");
-    let mut modules = Vec::new();
-    collect(&pylib, "py", &mut modules);
-    let modules = pick(modules, PY_TARGET);
-    let py_dir = work.path().join("py");
-    let py_names = copy_corpus(&modules, &pylib, &py_dir);
-    assert!(
-        py_names.len() >= 50,
-        "too few Python files under {}",
-        pylib.display()
-    );
-    let ctags_py = run_ctags(&py_dir, &py_names, "Python");
-    let ours_py = run_ours(&analyzer, &py_dir, &py_names, Language::Python, &mut spans);
-    compare("python", &ctags_py, &ours_py, &spans, &mut rows);
-
+    sample(Language::Python, &pylib, "py", PY_TARGET);
     // Rust: the crates cargo downloaded to build this project.
     let registry =
         cargo_registry_sources().expect("no crate sources under CARGO_HOME/registry/src");
-    let mut rust_files = Vec::new();
-    collect(&registry, "rs", &mut rust_files);
-    let rust_files = pick(rust_files, RUST_TARGET);
-    let rs_dir = work.path().join("rs");
-    let rs_names = copy_corpus(&rust_files, &registry, &rs_dir);
-    assert!(
-        rs_names.len() >= 50,
-        "too few Rust files under {}",
-        registry.display()
-    );
-    let ctags_rs = run_ctags(&rs_dir, &rs_names, "Rust");
-    let ours_rs = run_ours(&analyzer, &rs_dir, &rs_names, Language::Rust, &mut spans);
-    compare("rust", &ctags_rs, &ours_rs, &spans, &mut rows);
+    sample(Language::Rust, &registry, "rs", RUST_TARGET);
 
-    println!(
-        "\ncorpus: {} C headers, {} Python files ({}), {} Rust files ({})",
-        c_names.len(),
-        py_names.len(),
-        pylib.display(),
-        rs_names.len(),
-        registry.display()
-    );
+    println!("\ncorpus: {}", corpora.join(", "));
     println!(
         "{:<7} {:<11} {:>6} {:>6} {:>7} {:>7} {:>9} {:>6} {:>8}",
         "lang", "kind", "ctags", "ours", "matched", "recall", "precision", "min", "in-span"
