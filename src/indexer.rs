@@ -113,15 +113,6 @@ pub struct Indexer {
     pool: Arc<rayon::ThreadPool>,
 }
 
-/// Lowers the calling thread's priority (Linux: `nice` is per thread).
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority with who = 0 changes only the calling thread's nice value.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
-    }
-}
-
 struct Processed {
     record: FileRecord,
     /// The file's blocks; empty when it has no searchable text.
@@ -165,7 +156,7 @@ impl Indexer {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(settings.threads)
             .thread_name(|i| format!("kotadb-index-{i}"))
-            .start_handler(|_| lower_priority())
+            .start_handler(|_| crate::lower_thread_priority())
             .build()
             .map_err(|e| IndexError::Task(format!("starting the indexing threads: {e}")))?;
         Ok(Indexer {

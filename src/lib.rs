@@ -20,6 +20,17 @@ pub mod service;
 pub mod store;
 pub mod work;
 
+/// Lowers the calling thread's scheduling priority to nice 10 (Linux: `nice` is per
+/// thread), for index builds: their threads yield the CPU to searches. Irreversible for an
+/// unprivileged thread, so only for threads that do nothing else afterwards.
+pub fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority with who = 0 changes only the calling thread's nice value.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
 /// An error and its causes on one line (`a: b: c`), for logs and job records: what
 /// `anyhow`'s `{:#}` prints, for errors that are not `anyhow`.
 pub fn error_chain(error: &dyn std::error::Error) -> String {

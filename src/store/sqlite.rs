@@ -780,6 +780,23 @@ mod raw {
     use std::ffi::{c_int, CStr};
     use std::ptr::NonNull;
 
+    /// A connection handed to the thread that runs the inserts.
+    #[derive(Clone, Copy)]
+    pub struct Connection(pub NonNull<ffi::sqlite3>);
+
+    impl Connection {
+        /// (A method, so that a closure captures the whole `Send` wrapper, not the field.)
+        pub fn handle(self) -> NonNull<ffi::sqlite3> {
+            self.0
+        }
+    }
+
+    // SAFETY: a SQLite connection may be used from any thread, one thread at a time
+    // (libsqlite3-sys builds SQLite thread-safe). sqlx's `lock_handle` guard keeps every
+    // other user out, and the thread holding the guard waits for the insert thread to end
+    // before it releases it.
+    unsafe impl Send for Connection {}
+
     pub struct Statement {
         db: NonNull<ffi::sqlite3>,
         statement: NonNull<ffi::sqlite3_stmt>,
@@ -936,13 +953,15 @@ impl RepositoryUpdate for SqliteUpdate {
             // Symbols and references are most of an index build's rows: they go through
             // SQLite's C API on this transaction's connection (see `raw`).
             let mut handle = self.tx.lock_handle().await?;
-            let db = handle.as_raw_handle();
-            let insert = || -> StoreResult<()> {
+            let connection = raw::Connection(handle.as_raw_handle());
+            let (symbols, references) = (&symbols, &references);
+            let insert = move || -> StoreResult<()> {
+                let db = connection.handle();
                 let mut statement = raw::Statement::prepare(
                     db,
                     c"INSERT INTO symbols (file_id, name, kind, line_start, line_end) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
-                for (file_id, s) in &symbols {
+                for (file_id, s) in symbols {
                     statement.bind_int(1, *file_id)?;
                     statement.bind_text(2, &s.name)?;
                     statement.bind_text(3, &s.kind)?;
@@ -954,7 +973,7 @@ impl RepositoryUpdate for SqliteUpdate {
                     db,
                     c"INSERT INTO \"references\" (file_id, name, kind, line, \"column\") VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
-                for (file_id, r) in &references {
+                for (file_id, r) in references {
                     statement.bind_int(1, *file_id)?;
                     statement.bind_text(2, &r.name)?;
                     statement.bind_text(3, r.kind.name())?;
@@ -964,12 +983,31 @@ impl RepositoryUpdate for SqliteUpdate {
                 }
                 Ok(())
             };
-            // The inserts are synchronous: keep them off the async workers where possible.
+            // The inserts run on a thread of their own at low priority, like the parse
+            // pool, so that searches served meanwhile get the CPU first; this task waits
+            // for it (off the async workers where the runtime allows).
+            let run = || {
+                std::thread::scope(|scope| {
+                    std::thread::Builder::new()
+                        .name("kotadb-db-writer".into())
+                        .spawn_scoped(scope, move || {
+                            crate::lower_thread_priority();
+                            insert()
+                        })
+                        .map_err(|e| {
+                            StoreError::Sqlite(format!("cannot start the writer thread: {e}"))
+                        })?
+                        .join()
+                        .unwrap_or_else(|_| {
+                            Err(StoreError::Sqlite("the writer thread panicked".into()))
+                        })
+                })
+            };
             match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
                 Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
-                    tokio::task::block_in_place(insert)?
+                    tokio::task::block_in_place(run)?
                 }
-                _ => insert()?,
+                _ => run()?,
             }
         }
         insert_dependencies(&mut self.tx, &repository, &dependencies).await
