@@ -1004,9 +1004,7 @@ impl RepositoryUpdate for SqliteUpdate {
                 })
             };
             match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-                Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
-                    tokio::task::block_in_place(run)?
-                }
+                Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run)?,
                 _ => run()?,
             }
         }
