@@ -480,8 +480,6 @@ impl Analyzer {
     }
 }
 
-/// Whether a variable/constant definition is global (ctags leaves locals and C `extern`
-/// declarations off by default): not inside a function body.
 /// Whether a Python definition's nearest enclosing definition is a class.
 fn defined_in_class_body(node: Node) -> bool {
     let mut current = node.parent();
@@ -539,6 +537,8 @@ fn looks_like_cpp(source: &[u8]) -> bool {
     })
 }
 
+/// Whether a variable/constant definition is global (ctags leaves locals and C `extern`
+/// declarations off by default): not inside a function body.
 fn is_global(language: Language, node: Node, source: &[u8]) -> bool {
     let body_kinds: &[&str] = match language {
         Language::C | Language::Cpp => &["compound_statement"],
