@@ -486,9 +486,8 @@ impl BuildJob {
                 .blocking_send(Batch::Files(updates))
                 .map_err(|_| stopped())
         };
-        let mut by_size: Vec<&(&Entry, u64)> = entries.iter().collect();
-        by_size.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
-        let order: Vec<&Entry> = by_size.into_iter().map(|(entry, _)| *entry).collect();
+        let mut order = entries.to_vec();
+        order.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
 
         let slots: Vec<std::sync::Mutex<Worker>> = (0..self.pool.current_num_threads())
             .map(|_| std::sync::Mutex::new(Worker::default()))
@@ -507,7 +506,7 @@ impl BuildJob {
                     let Some(repo) = worker.repo.as_ref() else {
                         return Ok(());
                     };
-                    let p = self.process_file(repo, entry, true)?;
+                    let p = self.process_file(repo, *entry, true)?;
                     bytes_done.fetch_add(p.record.size_bytes, Ordering::Relaxed);
                     self.progress.advance(1);
                     worker.docs.extend(p.doc);
@@ -542,7 +541,8 @@ impl BuildJob {
         Ok(docs)
     }
 
-    /// Each entry with its blob's size (read from the object header, not the content).
+    /// Each entry with its blob's size, read once from the object header (not the
+    /// content): it orders the work, cuts segments and skips files over the size limit.
     fn sized<'a>(
         &self,
         repo_path: &Path,
@@ -550,16 +550,13 @@ impl BuildJob {
     ) -> Result<Vec<(&'a Entry, u64)>, IndexError> {
         let repo = git2::Repository::open(repo_path).map_err(GitError::Git)?;
         let odb = repo.odb().map_err(GitError::Git)?;
-        Ok(entries
+        entries
             .iter()
             .map(|entry| {
-                let size = odb
-                    .read_header(entry.blob)
-                    .map(|(size, _)| size as u64)
-                    .unwrap_or(0);
-                (*entry, size)
+                let (size, _) = odb.read_header(entry.blob).map_err(GitError::Git)?;
+                Ok((*entry, size as u64))
             })
-            .collect())
+            .collect()
     }
 
     /// How many of `entries` fit in one segment, by blob size.
@@ -578,7 +575,7 @@ impl BuildJob {
     fn process(
         &self,
         repo_path: &Path,
-        entries: &[&Entry],
+        entries: &[(&Entry, u64)],
         bytes_done: &AtomicU64,
         parse: bool,
     ) -> Result<Vec<Processed>, IndexError> {
@@ -591,7 +588,7 @@ impl BuildJob {
                         let repo = repo
                             .as_ref()
                             .map_err(|e| GitError::Git(git2::Error::from_str(&e.to_string())))?;
-                        let processed = self.process_file(repo, entry, parse)?;
+                        let processed = self.process_file(repo, *entry, parse)?;
                         bytes_done.fetch_add(processed.record.size_bytes, Ordering::Relaxed);
                         self.progress.advance(1);
                         Ok(processed)
@@ -601,23 +598,22 @@ impl BuildJob {
         })
     }
 
+    /// Processes one file; `size` is its blob's size, from [`BuildJob::sized`].
     fn process_file(
         &self,
         repo: &git2::Repository,
-        entry: &Entry,
+        (entry, size): (&Entry, u64),
         parse: bool,
     ) -> Result<Processed, IndexError> {
         let language = Language::from_path(&entry.path);
-        let odb = repo.odb().map_err(GitError::Git)?;
-        let (size, _) = odb.read_header(entry.blob).map_err(GitError::Git)?;
         let mut record = FileRecord {
             path: entry.path.clone(),
             content_hash: entry.blob.to_string(),
             language: language.map(|l| l.name().to_string()),
-            size_bytes: size as u64,
+            size_bytes: size,
             skipped: None,
         };
-        if size as u64 > self.settings.max_file_bytes {
+        if size > self.settings.max_file_bytes {
             record.skipped = Some("too_large");
             return Ok(Processed {
                 record,
@@ -718,8 +714,8 @@ impl BuildJob {
         let mut start = 0;
         while start < sized.len() {
             let take = self.segment_prefix(&sized[start..]);
-            let part: Vec<&Entry> = sized[start..start + take].iter().map(|(e, _)| *e).collect();
-            let processed = self.process(repo_path, &part, &ignored, false)?;
+            let processed =
+                self.process(repo_path, &sized[start..start + take], &ignored, false)?;
             start += take;
             if let Some(added) =
                 self.write_segment(processed.into_iter().flat_map(|p| p.doc).collect())?
