@@ -61,14 +61,8 @@ pub struct ServiceSettings {
 /// A registered repository as the API shows it.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RepositoryView {
-    pub id: String,
-    pub name: String,
-    pub git_url: String,
-    pub default_branch: Option<String>,
-    pub status: String,
-    pub last_indexed_commit: Option<String>,
-    pub last_indexed_at: Option<String>,
-    pub created_at: String,
+    #[serde(flatten)]
+    pub repository: Repository,
     pub webhook_url: String,
 }
 
@@ -139,14 +133,7 @@ const MAX_FILE_BYTES_SHOWN: usize = 256 * 1024;
 impl Service {
     fn view(&self, r: &Repository) -> RepositoryView {
         RepositoryView {
-            id: r.id.0.clone(),
-            name: r.name.clone(),
-            git_url: r.git_url.clone(),
-            default_branch: r.default_branch.clone(),
-            status: r.status.clone(),
-            last_indexed_commit: r.last_indexed_commit.clone(),
-            last_indexed_at: r.last_indexed_at.clone(),
-            created_at: r.created_at.clone(),
+            repository: r.clone(),
             webhook_url: format!(
                 "{}/webhooks/github/{}",
                 self.settings.public_url.trim_end_matches('/'),

@@ -247,11 +247,9 @@ impl KotaMcp {
             .repositories(&caller.org)
             .await
             .map_err(tool_error)?;
-        let mut matching = all
-            .into_iter()
-            .filter(|r| r.name == selector || r.git_url == selector);
+        let mut matching = all.into_iter().filter(|r| r.repository.is_named(selector));
         match (matching.next(), matching.next()) {
-            (Some(one), None) => Ok(one.id),
+            (Some(one), None) => Ok(one.repository.id.0),
             (Some(_), Some(_)) => Err(format!(
                 "invalid arguments: {selector:?} names several repositories: use an id"
             )),

@@ -63,8 +63,9 @@ impl std::fmt::Display for RepositoryId {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Repository {
+    #[schemars(with = "String")]
     pub id: RepositoryId,
     pub name: String,
     pub git_url: String,
