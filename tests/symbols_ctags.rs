@@ -339,6 +339,26 @@ struct Row {
     precision: f64,
 }
 
+/// Prints up to eight tags, each with where the other side has the same name in the
+/// same file (`kind@line`).
+fn print_samples<'a>(
+    tags: impl Iterator<Item = &'a Tag>,
+    other_side: &str,
+    other: &BTreeMap<String, BTreeSet<Tag>>,
+) {
+    for (p, n, l) in tags.take(8) {
+        let same_name: Vec<String> = other
+            .iter()
+            .flat_map(|(k, set)| {
+                set.iter()
+                    .filter(move |(pp, nn, _)| pp == p && nn == n)
+                    .map(move |(_, _, ll)| format!("{k}@{ll}"))
+            })
+            .collect();
+        println!("    {p}:{l} {n}  {other_side}: [{}]", same_name.join(", "));
+    }
+}
+
 fn compare(
     language: &'static str,
     ctags: &BTreeMap<String, BTreeSet<Tag>>,
@@ -372,36 +392,14 @@ fn compare(
             precision: ratio(matched, mine.len()),
         };
         if row.precision < 0.95 {
-            let extras: Vec<&Tag> = mine.difference(theirs).take(8).collect();
             println!("  {language}/{kind}: sample extras (we have, ctags doesn't):");
-            for (p, n, l) in extras {
-                let other: Vec<String> = ctags
-                    .iter()
-                    .flat_map(|(k, set)| {
-                        set.iter()
-                            .filter(move |(pp, nn, _)| pp == p && nn == n)
-                            .map(move |(_, _, ll)| format!("{k}@{ll}"))
-                    })
-                    .collect();
-                println!("    {p}:{l} {n}  ctags: [{}]", other.join(", "));
-            }
+            print_samples(mine.difference(theirs), "ctags", ctags);
         }
         if row.recall < 0.95 {
             // Show where the misses are: ours under another kind, same name on another
             // line, or absent altogether.
-            let misses: Vec<&Tag> = theirs.difference(mine).take(8).collect();
             println!("  {language}/{kind}: sample misses (ctags has, we don't):");
-            for (p, n, l) in misses {
-                let other: Vec<String> = ours
-                    .iter()
-                    .flat_map(|(k, set)| {
-                        set.iter()
-                            .filter(move |(pp, nn, _)| pp == p && nn == n)
-                            .map(move |(_, _, ll)| format!("{k}@{ll}"))
-                    })
-                    .collect();
-                println!("    {p}:{l} {n}  ours: [{}]", other.join(", "));
-            }
+            print_samples(theirs.difference(mine), "ours", ours);
         }
         rows.push(row);
     }
