@@ -126,17 +126,7 @@ fn result_paths(response: &Value) -> BTreeSet<String> {
 
 /// `(path, name, kind, line_start)` of every symbol matching `pattern`.
 fn symbols(kotadb: &Kotadb, pattern: &str) -> Vec<(String, String, String, u64)> {
-    let output = kotadb.cmd_ok([
-        "search",
-        "--symbols",
-        "--json",
-        "--limit",
-        "10000",
-        "--",
-        pattern,
-    ]);
-    let value: Value = serde_json::from_slice(&output.stdout).expect("symbol search prints JSON");
-    value["results"]
+    kotadb.symbols_json(pattern)["results"]
         .as_array()
         .expect("a results array")
         .iter()

@@ -51,17 +51,7 @@ fn strip_code(mut value: Value) -> Value {
 }
 
 fn symbols_json(kotadb: &Kotadb, pattern: &str) -> Value {
-    let output = kotadb.cmd_ok([
-        "search",
-        "--symbols",
-        "--json",
-        "--limit",
-        "10000",
-        "--",
-        pattern,
-    ]);
-    let value: Value = serde_json::from_slice(&output.stdout).expect("symbol search prints JSON");
-    strip_code(value)
+    strip_code(kotadb.symbols_json(pattern))
 }
 
 type FileRow = (String, String, Option<String>, i64, Option<String>);

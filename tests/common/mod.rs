@@ -298,7 +298,28 @@ impl Kotadb {
         args.extend_from_slice(extra);
         args.push("--");
         args.push(query);
-        let output = self.cmd_ok(&args);
+        self.cmd_json(&args)
+    }
+
+    /// `kotadb search --symbols --json --limit 10000 -- PATTERN` (10,000 is the symbol
+    /// search's largest limit), asserting success, parsed.
+    #[track_caller]
+    pub fn symbols_json(&self, pattern: &str) -> serde_json::Value {
+        self.cmd_json(&[
+            "search",
+            "--symbols",
+            "--json",
+            "--limit",
+            "10000",
+            "--",
+            pattern,
+        ])
+    }
+
+    /// Runs `kotadb ARGS`, asserting success, and parses what it printed as JSON.
+    #[track_caller]
+    fn cmd_json(&self, args: &[&str]) -> serde_json::Value {
+        let output = self.cmd_ok(args);
         serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
             panic!(
                 "kotadb {args:?} printed invalid JSON ({e}):\n{}",
