@@ -200,12 +200,7 @@ impl Indexer {
         progress: Arc<dyn Progress>,
     ) -> Result<(IndexSummary, Arc<Snapshot>), IndexError> {
         let started = Instant::now();
-        let source = if repository.git_url.contains("://") || repository.git_url.starts_with("git@")
-        {
-            Source::Remote(repository.git_url.clone())
-        } else {
-            Source::Local(PathBuf::from(&repository.git_url))
-        };
+        let source = Source::of_stored(&repository.git_url);
         let job = BuildJob {
             source,
             clone_dir: self.clone_dir(repository),
@@ -346,7 +341,7 @@ thread_local! {
 impl BuildJob {
     fn run(self, sender: tokio::sync::mpsc::Sender<Batch>) -> Result<Built, IndexError> {
         let repo = git::open(&self.source, &self.clone_dir)?;
-        let commit = git::resolve_commit(&repo, self.revision.as_deref())?;
+        let commit = git::resolve_commit(&repo, &self.source, self.revision.as_deref())?;
         let entries = git::tree_entries(&repo, commit)?;
         let files: Vec<&Entry> = entries
             .iter()

@@ -8,7 +8,7 @@ use crate::answers::{
     self, BadRequest, CodeSearchBody, CodeSearchResponse, DependenciesBody, ReferencesBody,
     SymbolSearchBody,
 };
-use crate::engine::git::{GitError, Source};
+use crate::engine::git::Source;
 use crate::engine::search::{CompiledSearch, SearchError};
 use crate::engine::snapshot::{index_dir, Snapshot};
 use crate::store::{
@@ -51,7 +51,8 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 /// Settings the operations need.
 #[derive(Debug, Clone)]
 pub struct ServiceSettings {
-    pub git_base_url: String,
+    /// Remote repositories must be under this base (`KOTA_GIT_BASE_URL`).
+    pub git_base: crate::engine::url_policy::GitBase,
     /// Base of the URLs handed out (webhook URLs), e.g. `http://127.0.0.1:8080`.
     pub public_url: String,
     /// Server key from which each repository's webhook secret is derived.
@@ -190,13 +191,8 @@ impl Service {
         name: Option<&str>,
         default_branch: Option<&str>,
     ) -> ServiceResult<CreatedRepository> {
-        let source =
-            Source::parse(git_url, &self.settings.git_base_url, false).map_err(|e| match e {
-                GitError::UrlNotAllowed { .. } | GitError::NotARepository(_) => {
-                    BadRequest(e.to_string())
-                }
-                other => BadRequest(other.to_string()),
-            })?;
+        let source = Source::parse(git_url, &self.settings.git_base, false)
+            .map_err(|e| BadRequest(e.to_string()))?;
         let url = source.url();
         let name = name
             .map(str::trim)
@@ -205,6 +201,19 @@ impl Service {
             .unwrap_or_else(|| default_name(&url));
         if name.len() > 200 {
             return Err(BadRequest("name is longer than 200 bytes".into()).into());
+        }
+        if name.chars().any(char::is_control) {
+            return Err(BadRequest("name contains control characters".into()).into());
+        }
+        // `x` and `x.git` name one repository on every git host that serves both.
+        let twin = match url.strip_suffix(".git") {
+            Some(bare) => bare.to_string(),
+            None => format!("{url}.git"),
+        };
+        if self.store.repository_by_url(org, &twin).await?.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "repository {git_url:?} is already registered"
+            )));
         }
         let branch = default_branch
             .map(str::trim)

@@ -49,13 +49,31 @@ impl RepoWork for EngineWork {
             .indexer
             .index(&repository, job.revision.clone(), Arc::new(Silent))
             .await
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| without_server_paths(error_chain(&e), self.indexer.data_dir()))?;
         tracing::info!(
             repository = %repository.id, job = %job.id, commit = %summary.commit,
             files = summary.files_indexed, seconds = summary.seconds, "indexed"
         );
         Ok(snapshot)
     }
+}
+
+/// A job's error as its owner may see it: the data directory's location (where clones
+/// and indexes live on this server) replaced by `DATA_DIR`.
+fn without_server_paths(error: String, data_dir: &std::path::Path) -> String {
+    let mut error = error;
+    let spellings = [
+        std::fs::canonicalize(data_dir).ok(),
+        std::path::absolute(data_dir).ok(),
+        Some(data_dir.to_path_buf()),
+    ];
+    for spelling in spellings.into_iter().flatten() {
+        let text = spelling.display().to_string();
+        if text.len() > 1 {
+            error = error.replace(&text, "DATA_DIR");
+        }
+    }
+    error
 }
 
 /// The job queue in the database.

@@ -334,7 +334,8 @@ async fn index(
 ) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let org = OrganizationId::local();
-    let source = Source::parse(input, &config.git_base_url, true)?;
+    let base = crate::engine::url_policy::GitBase::parse(&config.git_base_url)?;
+    let source = Source::parse(input, &base, true)?;
     let url = source.url();
     let (repository, created) = match store.repository_by_url(&org, &url).await? {
         Some(existing) => (existing, false),

@@ -124,7 +124,7 @@ pub async fn build(config: &Config, args: &ServeArgs, public_url: String) -> any
         lookups: Default::default(),
         actors,
         settings: ServiceSettings {
-            git_base_url: config.git_base_url.clone(),
+            git_base: crate::engine::url_policy::GitBase::parse(&config.git_base_url)?,
             public_url,
             webhook_key,
         },

@@ -13,3 +13,4 @@ pub mod segment;
 pub mod snapshot;
 pub mod text;
 pub mod trigram;
+pub mod url_policy;

@@ -149,6 +149,25 @@ impl GitRepo {
         self.head()
     }
 
+    /// `git clone SOURCE` into a fresh temporary directory: a working copy whose
+    /// `refs/remotes/origin/*` record the source as it was at the clone.
+    pub fn clone_of(source: &GitRepo) -> GitRepo {
+        let dir = tempfile::Builder::new()
+            .prefix("kotadb-test-clone-")
+            .tempdir()
+            .expect("creating a temp dir");
+        let output = git_command(dir.path())
+            .args(["clone", "-q"])
+            .arg(source.path())
+            .arg(dir.path())
+            .output()
+            .expect("running git clone");
+        assert_success("git clone", &output);
+        let repo = GitRepo { dir };
+        repo.git(["config", "core.autocrlf", "false"]);
+        repo
+    }
+
     /// The commit id of HEAD.
     pub fn head(&self) -> String {
         let out = self.git(["rev-parse", "HEAD"]);
