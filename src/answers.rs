@@ -159,11 +159,8 @@ impl SymbolSearchBody {
         &self,
         repository: Option<RepositoryId>,
     ) -> Result<crate::store::SymbolQuery, BadRequest> {
-        if self.pattern.trim().is_empty() {
-            return Err(BadRequest("pattern is empty".into()));
-        }
         Ok(crate::store::SymbolQuery {
-            pattern: self.pattern.clone(),
+            pattern: crate::store::SymbolPattern::parse(&self.pattern).map_err(BadRequest)?,
             kind: self.kind.clone().filter(|k| !k.is_empty()),
             repository,
             limit: record_limit(self.limit)?,

@@ -429,6 +429,16 @@ impl Service {
         let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
         let total = lines.len() as u64;
         let start = start_line.unwrap_or(1).max(1);
+        if let Some(end) = end_line.filter(|&end| end < start) {
+            return Err(BadRequest(format!("end_line {end} is before start_line {start}")).into());
+        }
+        if start > total.max(1) {
+            return Err(BadRequest(format!(
+                "start_line {start} is past the end of {path}, which has {total} lines"
+            ))
+            .into());
+        }
+        // A range reaching past the end answers the lines that exist.
         let end = end_line.unwrap_or(total).min(total);
         let mut content = String::new();
         let mut truncated = false;

@@ -18,15 +18,16 @@
 
 mod common;
 
-use common::{assert_success, curl, GitRepo, Kotadb, Remotes, Reply, Server};
+use common::{
+    assert_success, call_tool, curl, seed_post, tool_error_text, GitRepo, Kotadb, Remotes, Server,
+    SEED_ORIGIN,
+};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-const SEED_ORIGIN: &str = "http://localhost:3000";
 
 /// The fixture repository: a `Router` type, a `helper` function and a caller of both.
 fn fixture_repo() -> GitRepo {
@@ -42,46 +43,6 @@ fn fixture_repo() -> GitRepo {
     repo.write("README.md", "A tiny Router fixture.\n");
     repo.commit("fixture");
     repo
-}
-
-/// A POST to /mcp with the seed's exact headers (Accept: application/json alone).
-fn seed_post(server: &Server, key: &str, body: &str) -> Reply {
-    let auth = format!("Bearer {key}");
-    curl(
-        "POST",
-        &server.mcp_url(),
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &auth),
-            ("Origin", SEED_ORIGIN),
-            ("MCP-Protocol-Version", "2025-06-18"),
-            ("Accept", "application/json"),
-        ],
-        Some(body),
-    )
-}
-
-/// A `tools/call` over HTTP as the seed sends it; returns the JSON-RPC `result`.
-#[track_caller]
-fn call_tool(server: &Server, key: &str, name: &str, arguments: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": name, "arguments": arguments}});
-    let reply = seed_post(server, key, &body.to_string());
-    assert_eq!(reply.status, 200, "tools/call {name}: {}", reply.body);
-    let value = reply.json();
-    value
-        .get("result")
-        .cloned()
-        .unwrap_or_else(|| panic!("tools/call {name} has no result: {value}"))
-}
-
-fn tool_error_text(result: &Value) -> String {
-    result["content"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["text"].as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The venv with the Python MCP SDK (2.x), created on first use.

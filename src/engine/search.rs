@@ -19,6 +19,15 @@ use serde::Serialize;
 /// The largest `limit` a caller may ask for.
 pub const MAX_LIMIT: usize = 100_000;
 pub const DEFAULT_LIMIT: usize = 50;
+/// The longest query: far beyond any real search, small enough that compiling it is cheap.
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+/// The longest path glob, and the deepest nesting of `{a,b}` alternations in it: globset
+/// recurses once per level, and a few hundred levels panic inside it.
+pub const MAX_GLOB_BYTES: usize = 1024;
+pub const MAX_GLOB_NESTING: usize = 8;
+/// The most memory a compiled regex may take (the regex crate's own default, stated so
+/// the bound is ours): a larger one is a 400, not an allocation storm.
+const REGEX_SIZE_LIMIT: usize = 10 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -28,6 +37,8 @@ pub enum SearchError {
     InvalidRegex(String),
     #[error("invalid path glob: {0}")]
     InvalidGlob(String),
+    #[error("query is longer than {MAX_QUERY_BYTES} bytes")]
+    QueryTooLong,
     #[error("unknown language {0:?}; known: rust, python, javascript, typescript, tsx, go, c, cpp, java, ruby, csharp, php")]
     UnknownLanguage(String),
     #[error("limit must be between 1 and {MAX_LIMIT}")]
@@ -76,6 +87,31 @@ struct PathFilter {
 }
 
 impl PathFilter {
+    fn new(glob: &str) -> Result<PathFilter, SearchError> {
+        if glob.len() > MAX_GLOB_BYTES {
+            return Err(SearchError::InvalidGlob(format!(
+                "longer than {MAX_GLOB_BYTES} bytes"
+            )));
+        }
+        if brace_nesting(glob) > MAX_GLOB_NESTING {
+            return Err(SearchError::InvalidGlob(format!(
+                "{{…}} alternations nested deeper than {MAX_GLOB_NESTING}"
+            )));
+        }
+        let matcher = without_panic(|| {
+            globset::GlobBuilder::new(glob.trim_start_matches('/'))
+                .literal_separator(true)
+                .build()
+                .map(|g| g.compile_matcher())
+                .map_err(|e| e.to_string())
+        })
+        .map_err(SearchError::InvalidGlob)?;
+        Ok(PathFilter {
+            glob: matcher,
+            basename_only: !glob.contains('/'),
+        })
+    }
+
     fn matches(&self, path: &str) -> bool {
         if self.basename_only {
             self.glob.is_match(path.rsplit('/').next().unwrap_or(path))
@@ -83,6 +119,35 @@ impl PathFilter {
             self.glob.is_match(path)
         }
     }
+}
+
+/// The deepest nesting of unescaped `{` in a glob.
+fn brace_nesting(glob: &str) -> usize {
+    let (mut depth, mut deepest, mut escaped) = (0usize, 0usize, false);
+    for c in glob.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Runs a third-party compiler (regex, glob) so that a panic inside it, on input we did
+/// not foresee, is an error for the caller instead of a lost request.
+fn without_panic<T>(compile: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(compile)).unwrap_or_else(|panic| {
+        Err(format!(
+            "could not be compiled ({})",
+            crate::panic_message(panic.as_ref())
+        ))
+    })
 }
 
 impl CompiledSearch {
@@ -93,6 +158,9 @@ impl CompiledSearch {
         if request.limit == 0 || request.limit > MAX_LIMIT {
             return Err(SearchError::BadLimit);
         }
+        if request.query.len() > MAX_QUERY_BYTES {
+            return Err(SearchError::QueryTooLong);
+        }
         let case_insensitive = !request.case_sensitive;
         // Parse first: its errors point into the pattern as the user wrote it.
         let pattern = if request.regex {
@@ -100,28 +168,29 @@ impl CompiledSearch {
         } else {
             regex_syntax::escape(&request.query)
         };
-        let hir = regex_syntax::ParserBuilder::new()
-            .case_insensitive(case_insensitive)
-            .build()
-            .parse(&pattern)
-            .map_err(|e| SearchError::InvalidRegex(e.to_string()))?;
-        let matcher = RegexMatcherBuilder::new()
-            .case_insensitive(case_insensitive)
-            .fixed_strings(!request.regex)
-            .line_terminator(Some(b'\n'))
-            .build(&request.query)
-            .map_err(|e| SearchError::InvalidRegex(e.to_string()))?;
+        let hir = without_panic(|| {
+            regex_syntax::ParserBuilder::new()
+                .case_insensitive(case_insensitive)
+                .build()
+                .parse(&pattern)
+                .map_err(|e| e.to_string())
+        })
+        .map_err(SearchError::InvalidRegex)?;
+        let matcher = without_panic(|| {
+            RegexMatcherBuilder::new()
+                .case_insensitive(case_insensitive)
+                .fixed_strings(!request.regex)
+                .line_terminator(Some(b'\n'))
+                .size_limit(REGEX_SIZE_LIMIT)
+                .dfa_size_limit(REGEX_SIZE_LIMIT)
+                .build(&request.query)
+                .map_err(|e| e.to_string())
+        })
+        .map_err(SearchError::InvalidRegex)?;
         let plan = trigram::plan(&hir);
         let path = match request.path.as_deref().filter(|p| !p.is_empty()) {
             None => None,
-            Some(glob) => Some(PathFilter {
-                glob: globset::GlobBuilder::new(glob.trim_start_matches('/'))
-                    .literal_separator(true)
-                    .build()
-                    .map_err(|e| SearchError::InvalidGlob(e.to_string()))?
-                    .compile_matcher(),
-                basename_only: !glob.contains('/'),
-            }),
+            Some(glob) => Some(PathFilter::new(glob)?),
         };
         let language = match request.language.as_deref().filter(|l| !l.is_empty()) {
             None => None,
@@ -421,5 +490,60 @@ impl CompiledSearch {
             out.matches.extend(matches.into_iter().take(room));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_path(glob: &str) -> SearchRequest {
+        SearchRequest {
+            path: Some(glob.to_string()),
+            ..SearchRequest::literal("x")
+        }
+    }
+
+    #[test]
+    fn hostile_globs_are_errors_not_panics() {
+        for glob in [
+            "{".repeat(300) + &"}".repeat(300),
+            "{a,".repeat(300) + &"}".repeat(300),
+            "*".repeat(MAX_GLOB_BYTES + 1),
+            "[".repeat(500),
+            "**/{a,{b,{c,{d,{e,{f,{g,{h,{i,j}}}}}}}}}".to_string(),
+        ] {
+            let error = CompiledSearch::new(&with_path(&glob)).err();
+            assert!(
+                matches!(error, Some(SearchError::InvalidGlob(_))),
+                "{glob:.40}: {error:?}"
+            );
+        }
+        assert!(CompiledSearch::new(&with_path("src/{a,{b,c}}/*.rs")).is_ok());
+    }
+
+    #[test]
+    fn oversized_queries_and_regexes_are_errors() {
+        let long = SearchRequest::literal(&"a".repeat(MAX_QUERY_BYTES + 1));
+        assert!(matches!(
+            CompiledSearch::new(&long),
+            Err(SearchError::QueryTooLong)
+        ));
+        let huge = SearchRequest {
+            regex: true,
+            ..SearchRequest::literal(r"\w{1000}\w{1000}\w{1000}")
+        };
+        assert!(matches!(
+            CompiledSearch::new(&huge),
+            Err(SearchError::InvalidRegex(_))
+        ));
+        let deep = SearchRequest {
+            regex: true,
+            ..SearchRequest::literal(&("(".repeat(2000) + &")".repeat(2000)))
+        };
+        assert!(matches!(
+            CompiledSearch::new(&deep),
+            Err(SearchError::InvalidRegex(_))
+        ));
     }
 }

@@ -570,7 +570,37 @@ fn lean_schema(
     name = "kotadb",
     instructions = "KotaDB code intelligence: search code, symbols, references and dependencies of indexed git repositories."
 )]
-impl rmcp::ServerHandler for KotaMcp {}
+impl rmcp::ServerHandler for KotaMcp {
+    /// Every tool call, with a panic anywhere inside it turned into a tool error: rmcp
+    /// runs each request in a task of its own, and a panic there would leave the client
+    /// waiting for a reply that never comes.
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        use futures::FutureExt as _;
+        let tool = request.name.clone();
+        let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        match std::panic::AssertUnwindSafe(TOOLS.call(tcc))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => result,
+            Err(panic) => {
+                tracing::error!(
+                    tool = %tool,
+                    panic = %crate::panic_message(panic.as_ref()),
+                    "mcp: tool panicked"
+                );
+                Err(rmcp::ErrorData::internal_error(
+                    "internal error; see the server log",
+                    None,
+                ))
+            }
+        }
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // Transports.

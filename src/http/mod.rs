@@ -89,6 +89,17 @@ async fn json_method_not_allowed(response: Response) -> Response {
     json
 }
 
+/// A panic inside a request becomes a logged JSON 500, never a dropped connection.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!(panic = %crate::panic_message(panic.as_ref()), "request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error; see the server log",
+    )
+    .into_response()
+}
+
 /// The whole application.
 pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     let mut api = Router::new();
@@ -113,6 +124,9 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(mcp)
         .fallback(not_found)
         .with_state(state)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .layer(middleware::map_response(json_method_not_allowed))
         .layer(middleware::from_fn_with_state(metrics, metrics::record))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))

@@ -147,9 +147,107 @@ pub struct ReferenceHit {
     pub kind: String,
 }
 
+/// How a symbol search matches names. This is the one statement of the rules; REST
+/// (`POST /api/v1/symbols/search`), the MCP tool `search_symbols` and
+/// `kotadb search --symbols` all follow it, on every backend.
+///
+/// - A pattern with `*` (any run of characters, also none) or `?` (exactly one character)
+///   is a **glob** over the whole name: `get*` finds `getUser`, `*Error` finds
+///   `ParseError`, `?et` finds `get` and `set`. Every other character stands for itself
+///   (`[`, `%`, `_` too).
+/// - Any other pattern finds the names that **contain** it: `parse` finds `parse`,
+///   `parse_args` and `try_parse`.
+/// - Letters match ASCII case-insensitively in both forms (`PARSE` finds `parse`).
+///
+/// Ranking, best first: the exact name in the same case; the exact name in another case;
+/// names that start with the pattern (a glob: names it matches in the same case); the
+/// rest. Within a rank, shorter names first, then by name, path and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SymbolPattern {
+    Substring(String),
+    Glob(String),
+}
+
+impl SymbolPattern {
+    /// The longest pattern accepted: longer than any real symbol name, far below what
+    /// makes a database's pattern matcher give up.
+    pub const MAX_BYTES: usize = 512;
+
+    /// Reads a pattern as the user typed it; `Err` says why it is refused.
+    pub fn parse(text: &str) -> Result<SymbolPattern, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("pattern is empty".into());
+        }
+        if text.len() > Self::MAX_BYTES {
+            return Err(format!("pattern is longer than {} bytes", Self::MAX_BYTES));
+        }
+        if text.chars().any(char::is_control) {
+            return Err("pattern contains control characters".into());
+        }
+        if text.contains(['*', '?']) {
+            Ok(SymbolPattern::Glob(text.to_string()))
+        } else {
+            Ok(SymbolPattern::Substring(text.to_string()))
+        }
+    }
+
+    /// The pattern as the user typed it.
+    pub fn text(&self) -> &str {
+        match self {
+            SymbolPattern::Substring(text) | SymbolPattern::Glob(text) => text,
+        }
+    }
+
+    /// The SQL `LIKE` pattern (escape character `\`) that matches what this pattern
+    /// matches, case aside: both backends compare it case-insensitively.
+    pub fn like(&self) -> String {
+        match self {
+            SymbolPattern::Substring(text) => format!("%{}%", like_escape(text)),
+            SymbolPattern::Glob(glob) => {
+                let mut out = String::with_capacity(glob.len() + 4);
+                for c in glob.chars() {
+                    match c {
+                        '*' => out.push('%'),
+                        '?' => out.push('_'),
+                        '%' | '_' | '\\' => {
+                            out.push('\\');
+                            out.push(c);
+                        }
+                        c => out.push(c),
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// The `LIKE` pattern of the "starts with" rank (case-insensitive): a substring
+    /// pattern followed by anything. None for a glob, whose second rank is a
+    /// case-sensitive match (see [`SymbolPattern::case_sensitive_glob`]).
+    pub fn prefix_like(&self) -> Option<String> {
+        match self {
+            SymbolPattern::Substring(text) => Some(format!("{}%", like_escape(text))),
+            SymbolPattern::Glob(_) => None,
+        }
+    }
+}
+
+/// Escapes `LIKE`'s wildcards and its escape character `\`.
+pub fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[derive(Debug, Clone)]
 pub struct SymbolQuery {
-    pub pattern: String,
+    pub pattern: SymbolPattern,
     pub kind: Option<String>,
     pub repository: Option<RepositoryId>,
     pub limit: u32,

@@ -196,17 +196,6 @@ fn import_kind_from(name: &str) -> ImportKind {
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
-fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 struct DependencyRow<'a> {
     file_id: i64,
     source_path: &'a str,
@@ -391,16 +380,17 @@ impl Store for SqliteStore {
         org: &OrganizationId,
         query: &SymbolQuery,
     ) -> StoreResult<Vec<SymbolHit>> {
-        let escaped = like_escape(&query.pattern);
+        let pattern = &query.pattern;
         let mut builder = QueryBuilder::<Sqlite>::new(
             "SELECT f.repository_id, s.name, s.kind, f.path, s.line_start, s.line_end FROM symbols s \
              JOIN indexed_files f ON f.id = s.file_id JOIN repositories r ON r.id = f.repository_id \
              WHERE r.organization_id = ",
         );
         builder.push_bind(&org.0);
+        // SQLite's LIKE ignores ASCII case: the rules of `SymbolPattern` as they are.
         builder
             .push(" AND s.name LIKE ")
-            .push_bind(format!("%{escaped}%"))
+            .push_bind(pattern.like())
             .push(" ESCAPE '\\'");
         if let Some(kind) = &query.kind {
             builder.push(" AND s.kind = ").push_bind(kind);
@@ -410,14 +400,25 @@ impl Store for SqliteStore {
                 .push(" AND f.repository_id = ")
                 .push_bind(&repository.0);
         }
+        let text = pattern.text();
         builder
             .push(" ORDER BY CASE WHEN s.name = ")
-            .push_bind(&query.pattern)
+            .push_bind(text)
             .push(" THEN 0 WHEN s.name LIKE ")
-            .push_bind(escaped.clone())
-            .push(" ESCAPE '\\' THEN 1 WHEN s.name LIKE ")
-            .push_bind(format!("{escaped}%"))
-            .push(" ESCAPE '\\' THEN 2 ELSE 3 END, length(s.name), s.name, f.path, s.line_start LIMIT ")
+            .push_bind(like_escape(text))
+            .push(" ESCAPE '\\' THEN 1 WHEN ");
+        match pattern.prefix_like() {
+            Some(prefix) => builder
+                .push("s.name LIKE ")
+                .push_bind(prefix)
+                .push(" ESCAPE '\\'"),
+            // GLOB is SQLite's case-sensitive glob; `[` is its only other special.
+            None => builder
+                .push("s.name GLOB ")
+                .push_bind(text.replace('[', "[[]")),
+        };
+        builder
+            .push(" THEN 2 ELSE 3 END, length(s.name), s.name, f.path, s.line_start LIMIT ")
             .push_bind(query.limit as i64);
         let rows = builder.build().fetch_all(&self.pool).await?;
         Ok(rows.iter().map(symbol_from_row).collect())
