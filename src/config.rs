@@ -25,7 +25,8 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn sqlite_path(&self) -> PathBuf {
-        self.data_dir.join("kotadb.db")
+    /// The data directory's layout.
+    pub fn data(&self) -> crate::layout::DataDir {
+        crate::layout::DataDir::new(&self.data_dir)
     }
 }

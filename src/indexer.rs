@@ -19,9 +19,10 @@ use crate::engine::model::FileAnalysis;
 use crate::engine::model::Import;
 use crate::engine::parse::Analyzer;
 use crate::engine::segment::{self, DocInput, Segment, SegmentError};
-use crate::engine::snapshot::{index_dir, Snapshot, SnapshotError};
+use crate::engine::snapshot::{Snapshot, SnapshotError};
 use crate::engine::text::{searchable_text, Skip};
 use crate::engine::trigram::{distinct_trigrams, TrigramBitmap};
+use crate::layout::DataDir;
 use crate::store::{
     FileRecord, FileUpdate, Repository, ResolvedImport, Store, StoreError, StoredImport,
 };
@@ -108,7 +109,7 @@ impl Progress for Silent {}
 pub struct Indexer {
     store: Arc<dyn Store>,
     analyzer: Arc<Analyzer>,
-    data_dir: PathBuf,
+    data: DataDir,
     settings: IndexSettings,
     pool: Arc<rayon::ThreadPool>,
 }
@@ -150,7 +151,7 @@ impl Indexer {
     pub fn new(
         store: Arc<dyn Store>,
         analyzer: Arc<Analyzer>,
-        data_dir: PathBuf,
+        data: DataDir,
         settings: IndexSettings,
     ) -> Result<Indexer, IndexError> {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -162,7 +163,7 @@ impl Indexer {
         Ok(Indexer {
             store,
             analyzer,
-            data_dir,
+            data,
             settings,
             pool: Arc::new(pool),
         })
@@ -172,23 +173,13 @@ impl Indexer {
         &self.store
     }
 
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
-    }
-
-    /// Where a remote repository is cloned.
-    pub fn clone_dir(&self, repository: &Repository) -> PathBuf {
-        self.data_dir
-            .join("repos")
-            .join(format!("{}.git", repository.id))
+    pub fn data(&self) -> &DataDir {
+        &self.data
     }
 
     /// Loads the saved snapshot of a repository (None if there is none yet).
     pub fn load_snapshot(&self, repository: &Repository) -> Result<Option<Snapshot>, IndexError> {
-        Ok(Snapshot::load(&index_dir(
-            &self.data_dir,
-            &repository.id.0,
-        ))?)
+        Ok(Snapshot::load(&self.data.index(&repository.id))?)
     }
 
     /// Indexes `repository` at `revision` (its default branch when None) and returns the
@@ -203,8 +194,8 @@ impl Indexer {
         let source = Source::of_stored(&repository.git_url);
         let job = BuildJob {
             source,
-            clone_dir: self.clone_dir(repository),
-            index_dir: index_dir(&self.data_dir, &repository.id.0),
+            clone_dir: self.data.clone(&repository.id),
+            index_dir: self.data.index(&repository.id),
             revision: revision.or_else(|| repository.default_branch.clone()),
             indexed_commit: repository.last_indexed_commit.clone(),
             known_files: self
@@ -280,7 +271,7 @@ impl Indexer {
         }
         update.commit(&built.commit).await?;
 
-        let dir = index_dir(&self.data_dir, &repository.id.0);
+        let dir = self.data.index(&repository.id);
         let snapshot = built.snapshot;
         let saved = snapshot.clone();
         tokio::task::spawn_blocking(move || saved.save(&dir))

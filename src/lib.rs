@@ -16,6 +16,7 @@ pub mod engine;
 pub mod http;
 pub mod indexer;
 pub mod keys;
+pub mod layout;
 pub mod service;
 pub mod store;
 pub mod work;

@@ -10,7 +10,7 @@ use crate::answers::{
 };
 use crate::engine::git::Source;
 use crate::engine::search::{CompiledSearch, SearchError};
-use crate::engine::snapshot::{index_dir, Snapshot};
+use crate::engine::snapshot::Snapshot;
 use crate::store::{
     JobRecord, JobType, NewRepository, OrganizationId, Repository, RepositoryId, Store, StoreError,
 };
@@ -124,7 +124,7 @@ pub struct Service {
     pub lookups: LookupStats,
     pub actors: Actors<EngineWork>,
     pub settings: ServiceSettings,
-    pub data_dir: std::path::PathBuf,
+    pub data: crate::layout::DataDir,
     pub started: Instant,
 }
 
@@ -270,11 +270,8 @@ impl Service {
             return Err(ServiceError::NotFound("repository"));
         }
         self.actors.evict(&RepoKey(repository.id.0.clone()));
-        let index = index_dir(&self.data_dir, &repository.id.0);
-        let clone = self
-            .data_dir
-            .join("repos")
-            .join(format!("{}.git", repository.id));
+        let index = self.data.index(&repository.id);
+        let clone = self.data.clone(&repository.id);
         let _ = tokio::task::spawn_blocking(move || {
             let _ = std::fs::remove_dir_all(index);
             let _ = std::fs::remove_dir_all(clone);

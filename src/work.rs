@@ -1,7 +1,7 @@
 //! The actor crate's ports, implemented with the real engine and store: how a
 //! repository actor loads and rebuilds its index, and how jobs are claimed.
 
-use crate::engine::snapshot::{index_dir, Snapshot};
+use crate::engine::snapshot::Snapshot;
 use crate::error_chain;
 use crate::indexer::{Indexer, Silent};
 use crate::store::{JobOutcome, RepositoryId, Store};
@@ -23,7 +23,7 @@ impl RepoWork for EngineWork {
     type Snapshot = Snapshot;
 
     async fn load(&self, repo: &RepoKey) -> Result<Option<Arc<Snapshot>>, String> {
-        let dir = index_dir(self.indexer.data_dir(), &repo.0);
+        let dir = self.indexer.data().index(&RepositoryId(repo.0.clone()));
         let loaded = tokio::task::spawn_blocking(move || Snapshot::load(&dir))
             .await
             .map_err(|e| e.to_string())?
@@ -49,7 +49,7 @@ impl RepoWork for EngineWork {
             .indexer
             .index(&repository, job.revision.clone(), Arc::new(Silent))
             .await
-            .map_err(|e| without_server_paths(error_chain(&e), self.indexer.data_dir()))?;
+            .map_err(|e| without_server_paths(error_chain(&e), self.indexer.data().root()))?;
         tracing::info!(
             repository = %repository.id, job = %job.id, commit = %summary.commit,
             files = summary.files_indexed, seconds = summary.seconds, "indexed"

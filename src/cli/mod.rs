@@ -168,7 +168,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             bail!("Postgres (DATABASE_URL) is not supported by this build yet; unset DATABASE_URL to use the embedded database");
         }
     }
-    let path = config.sqlite_path();
+    let path = config.data().database();
     let store = SqliteStore::open(&path)
         .await
         .with_context(|| format!("opening {}", path.display()))?;
@@ -332,6 +332,9 @@ async fn index(
     name: Option<String>,
     branch: Option<String>,
 ) -> anyhow::Result<()> {
+    let _lock = config
+        .data()
+        .lock_for_writing(&format!("kotadb index (pid {})", std::process::id()))?;
     let store = open_store(config).await?;
     let org = OrganizationId::local();
     let base = crate::engine::url_policy::GitBase::parse(&config.git_base_url)?;
@@ -354,12 +357,7 @@ async fn index(
         max_file_bytes: config.max_file_bytes,
         ..IndexSettings::default()
     };
-    let indexer = Indexer::new(
-        Arc::clone(&store),
-        analyzer,
-        config.data_dir.clone(),
-        settings,
-    )?;
+    let indexer = Indexer::new(Arc::clone(&store), analyzer, config.data(), settings)?;
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -383,11 +381,8 @@ async fn index(
             // never-indexed entry; everything under its fresh id was made by this run.
             if created {
                 let _ = store.delete_repository(&org, &repository.id).await;
-                let _ = std::fs::remove_dir_all(crate::engine::snapshot::index_dir(
-                    &config.data_dir,
-                    &repository.id.0,
-                ));
-                let _ = std::fs::remove_dir_all(indexer.clone_dir(&repository));
+                let _ = std::fs::remove_dir_all(config.data().index(&repository.id));
+                let _ = std::fs::remove_dir_all(config.data().clone(&repository.id));
             }
             return Err(error.into());
         }
@@ -485,7 +480,7 @@ async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
     let compiled = CompiledSearch::new(&body.to_request())?;
     let mut snapshots = Vec::with_capacity(repositories.len());
     for repository in &repositories {
-        let dir = crate::engine::snapshot::index_dir(&config.data_dir, &repository.id.0);
+        let dir = config.data().index(&repository.id);
         let snapshot = crate::engine::snapshot::Snapshot::load(&dir)?.map(Arc::new);
         snapshots.push((repository.id.clone(), snapshot));
     }

@@ -78,10 +78,19 @@ pub struct ServeArgs {
 pub struct Parts {
     pub service: Arc<Service>,
     pub store: Arc<dyn Store>,
+    /// This process is the data directory's one writer while this lives.
+    pub lock: crate::layout::WriterLock,
 }
 
-/// Builds the service: store, engine, actors.
-pub async fn build(config: &Config, args: &ServeArgs, public_url: String) -> anyhow::Result<Parts> {
+/// Builds the service: the writer lock (refused at once when another process writes the
+/// data directory), store, engine, actors. `holder` names this process in that refusal.
+pub async fn build(
+    config: &Config,
+    args: &ServeArgs,
+    public_url: String,
+    holder: &str,
+) -> anyhow::Result<Parts> {
+    let lock = config.data().lock_for_writing(holder)?;
     let store = super::open_store(config).await?;
     let analyzer = Arc::new(Analyzer::new());
     let settings = IndexSettings {
@@ -94,7 +103,7 @@ pub async fn build(config: &Config, args: &ServeArgs, public_url: String) -> any
     let indexer = Arc::new(Indexer::new(
         Arc::clone(&store),
         analyzer,
-        config.data_dir.clone(),
+        config.data(),
         settings,
     )?);
     let work = Arc::new(EngineWork {
@@ -128,10 +137,14 @@ pub async fn build(config: &Config, args: &ServeArgs, public_url: String) -> any
             public_url,
             webhook_key,
         },
-        data_dir: config.data_dir.clone(),
+        data: config.data(),
         started: Instant::now(),
     });
-    Ok(Parts { service, store })
+    Ok(Parts {
+        service,
+        store,
+        lock,
+    })
 }
 
 /// The server key for webhook secrets: from the environment, else a random key kept in
@@ -140,7 +153,7 @@ fn webhook_key(config: &Config, args: &ServeArgs) -> anyhow::Result<Vec<u8>> {
     if let Some(key) = &args.webhook_key {
         return Ok(key.as_bytes().to_vec());
     }
-    let path = config.data_dir.join("webhook.key");
+    let path = config.data().webhook_key();
     if let Ok(existing) = std::fs::read(&path) {
         return Ok(existing);
     }
@@ -186,7 +199,12 @@ pub async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let base = format!("http://{address}");
     let public_url = args.public_url.clone().unwrap_or_else(|| base.clone());
-    let Parts { service, store } = build(config, &args, public_url).await?;
+    let holder = format!("kotadb serve (pid {}) on {base}", std::process::id());
+    let Parts {
+        service,
+        store,
+        lock,
+    } = build(config, &args, public_url, &holder).await?;
 
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -293,6 +311,7 @@ pub async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     }
     auth.flush_usage().await;
     store.close().await;
+    drop(lock);
     Ok(())
 }
 
@@ -302,7 +321,12 @@ pub async fn mcp_stdio(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}:{}", args.bind, args.port));
-    let Parts { service, store } = build(config, &args, public_url).await?;
+    let holder = format!("kotadb mcp --stdio (pid {})", std::process::id());
+    let Parts {
+        service,
+        store,
+        lock,
+    } = build(config, &args, public_url, &holder).await?;
     let result = mcp::serve_stdio(Arc::clone(&service)).await;
     let _ = service
         .actors
@@ -310,5 +334,6 @@ pub async fn mcp_stdio(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         .shutdown(Duration::from_secs(10))
         .await;
     store.close().await;
+    drop(lock);
     result
 }

@@ -9,7 +9,7 @@
 
 use crate::engine::segment::{Segment, SegmentError, FORMAT_VERSION};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 const MANIFEST: &str = "manifest.json";
@@ -283,9 +283,4 @@ impl Snapshot {
     pub fn byte_len(&self) -> u64 {
         self.segments.iter().map(|s| s.segment.byte_len()).sum()
     }
-}
-
-/// Where a repository's index lives under the data directory.
-pub fn index_dir(data_dir: &Path, repository_id: &str) -> PathBuf {
-    data_dir.join("index").join(repository_id)
 }
