@@ -18,7 +18,7 @@ use url::Url;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
-    #[error("git url {url:?} is not allowed: {reason} (repositories must be under {base})")]
+    #[error("git url {url:?} is not under the allowed base {base}: {reason}")]
     NotAllowed {
         url: String,
         base: String,
