@@ -1,6 +1,8 @@
 ; Patterns shared by JavaScript, TypeScript and TSX (valid in all three grammars).
-; Kinds: class, method, function (declarations and functions assigned to a name),
-; constant (top-level `const` of another value), variable (top-level `let`/`var`).
+; Kinds: class, method (including getters and setters), function (declarations and
+; functions assigned to a name), constant (top-level `const` of another value), variable
+; (top-level `let`/`var`). Class fields are `field` in javascript.scm and `property` in
+; typescript.scm (the two grammars name the node differently).
 
 (import_statement source: (string) @import.path)
 (export_statement source: (string) @import.path)
@@ -14,7 +16,15 @@
 (import_clause (identifier) @name) @reference.import
 (namespace_import (identifier) @name) @reference.import
 
-(method_definition name: [(property_identifier) (private_property_identifier)] @name) @definition.method
+;; Methods, getters and setters (`get x()`/`set x(v)` are methods too), static or not,
+;; named by an identifier, a private name (`#x`, kept with its `#`), a computed name
+;; (`[Symbol.iterator]`, kept as written, as ctags does) or a string. A class's `static {}`
+;; block has no name and is no symbol. Decorators (`@dec method() {}`) change nothing.
+(method_definition
+  name: [(property_identifier) (private_property_identifier) (computed_property_name) (string)] @name) @definition.method
+; `export default class X {}` and `export default function f() {}` are declarations like any
+; other; an anonymous default export (`export default class {}`, `export default () => 1`)
+; has no name and is no symbol (ctags reports none either).
 (class_declaration name: (_) @name) @definition.class
 (class name: (_) @name) @definition.class
 (function_declaration name: (identifier) @name) @definition.function
@@ -41,6 +51,6 @@
 
 ; References
 (call_expression function: (identifier) @name) @reference.call
-(call_expression function: (member_expression property: (property_identifier) @name)) @reference.call
+(call_expression function: (member_expression property: [(property_identifier) (private_property_identifier)] @name)) @reference.call
 (new_expression constructor: (identifier) @name) @reference.class
 (new_expression constructor: (member_expression property: (property_identifier) @name)) @reference.class

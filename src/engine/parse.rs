@@ -416,7 +416,16 @@ impl Analyzer {
                     };
                     // A symbol's line is its name's line, as ctags reports it (a C function's
                     // return type may sit on the line above); it ends where its definition ends.
-                    let (_, line_end) = line_span(node);
+                    let (_, mut line_end) = line_span(node);
+                    if matches!(language, Language::TypeScript | Language::Tsx)
+                        && matches!(kind, "function" | "method")
+                    {
+                        match overload(node, source) {
+                            Overload::Later => continue,
+                            Overload::First { line_end: end } => line_end = end,
+                            Overload::Single => {}
+                        }
+                    }
                     let line_start = to_u32(name.start_position().row + 1).min(line_end);
                     definitions.push((
                         m.pattern_index,
@@ -493,6 +502,114 @@ fn defined_in_class_body(node: Node) -> bool {
     false
 }
 
+/// Where a TypeScript function or method stands among overloads of its name.
+#[derive(Debug, PartialEq)]
+enum Overload {
+    /// Not overloaded.
+    Single,
+    /// The first of consecutive declarations of one name, the signatures
+    /// (`function f(a: A): R;`) and the implementation after them: the symbol of them all,
+    /// ending where the last one ends.
+    First { line_end: u32 },
+    /// A later signature or the implementation: part of the first one's symbol.
+    Later,
+}
+
+/// Consecutive declarations of one function (or method, in a class or an interface) whose
+/// first is a signature are one symbol, as ctags reports overloads: the first signature,
+/// spanning down to the implementation (or to the last signature of an ambient or
+/// interface overload set).
+fn overload<'t>(node: Node<'t>, source: &[u8]) -> Overload {
+    const SIGNATURES: &[&str] = &[
+        "function_signature",
+        "method_signature",
+        "abstract_method_signature",
+    ];
+    const OVERLOADABLE: &[&str] = &[
+        "function_signature",
+        "function_declaration",
+        "generator_function_declaration",
+        "method_signature",
+        "abstract_method_signature",
+        "method_definition",
+    ];
+    if !OVERLOADABLE.contains(&node.kind()) {
+        return Overload::Single;
+    }
+    let name = |decl: Node<'t>| {
+        decl.child_by_field_name("name")
+            .map(|n| node_text(n, source))
+            .unwrap_or_default()
+    };
+    let own = name(node);
+    // The statement holding the declaration: `export`/`declare` wrap it.
+    let mut statement = node;
+    while let Some(parent) = statement.parent() {
+        if matches!(parent.kind(), "export_statement" | "ambient_declaration") {
+            statement = parent;
+        } else {
+            break;
+        }
+    }
+    // The overloadable declaration in a sibling statement, if that is what it holds.
+    let declaration_in = |sibling: Node<'t>| -> Option<Node<'t>> {
+        let mut current = sibling;
+        loop {
+            if OVERLOADABLE.contains(&current.kind()) {
+                return Some(current);
+            }
+            if !matches!(current.kind(), "export_statement" | "ambient_declaration") {
+                return None;
+            }
+            let mut walker = current.walk();
+            let inner = current
+                .named_children(&mut walker)
+                .find(|c| !matches!(c.kind(), "decorator" | "comment"))?;
+            current = inner;
+        }
+    };
+    // The next (or previous) statement past comments, with the declaration of the same
+    // name it holds.
+    let sibling_declaration = |from: Node<'t>, forward: bool| -> Option<(Node<'t>, Node<'t>)> {
+        let mut current = from;
+        loop {
+            let next = if forward {
+                current.next_named_sibling()
+            } else {
+                current.prev_named_sibling()
+            };
+            match next {
+                Some(n) if n.kind() == "comment" => current = n,
+                Some(n) => {
+                    return declaration_in(n)
+                        .filter(|d| name(*d) == own)
+                        .map(|d| (n, d))
+                }
+                None => return None,
+            }
+        }
+    };
+    if sibling_declaration(statement, false).is_some_and(|(_, d)| SIGNATURES.contains(&d.kind())) {
+        return Overload::Later;
+    }
+    if !SIGNATURES.contains(&node.kind()) {
+        return Overload::Single;
+    }
+    let mut last = statement;
+    let mut end = None;
+    while let Some((holder, decl)) = sibling_declaration(last, true) {
+        last = holder;
+        end = Some(line_span(holder).1);
+        if !SIGNATURES.contains(&decl.kind()) {
+            break;
+        }
+    }
+    match end {
+        Some(line_end) => Overload::First { line_end },
+        None => Overload::Single,
+    }
+}
+
 /// Whether the last token before `offset` is the keyword `typedef`.
 fn follows_typedef_keyword(source: &[u8], offset: usize) -> bool {
     let before = source.get(..offset).unwrap_or_default().trim_ascii_end();
@@ -551,6 +668,17 @@ fn is_global(language: Language, node: Node, source: &[u8]) -> bool {
         }
         _ => &[],
     };
+    // The body of a TypeScript namespace, `declare module "x"` or `declare global` is a
+    // statement block too, but what it declares is top-level.
+    let namespace_body = |block: Node| {
+        block.kind() == "statement_block"
+            && block.parent().is_some_and(|p| {
+                matches!(
+                    p.kind(),
+                    "internal_module" | "module" | "ambient_declaration"
+                )
+            })
+    };
     if matches!(language, Language::C | Language::Cpp) {
         let mut walker = node.walk();
         let is_extern = node.children(&mut walker).any(|c| {
@@ -564,7 +692,7 @@ fn is_global(language: Language, node: Node, source: &[u8]) -> bool {
     let mut current = node.parent();
     let mut depth = 0;
     while let Some(ancestor) = current {
-        if body_kinds.contains(&ancestor.kind()) {
+        if body_kinds.contains(&ancestor.kind()) && !namespace_body(ancestor) {
             return false;
         }
         depth += 1;
@@ -1199,6 +1327,65 @@ async function load() {
                 ("./lazy.js", ImportKind::Path, 29),
             ]
         );
+
+        // Modern class members: private (`#x`) fields, methods and accessors, static ones,
+        // class fields, getters and setters, symbol-named methods, a static block (no
+        // symbol), decorators, and the `export default` forms.
+        let modern = r##"const kState = Symbol("state");
+@sealed
+export default class Pool extends Base {
+  #queue = [];
+  #size;
+  static #instances = 0;
+  static defaultSize = 4;
+  name = "pool";
+  [kState] = null;
+  static {
+    const hidden = 1;
+    Pool.#instances = hidden;
+  }
+  #drain() {
+    return this.#queue.shift();
+  }
+  static #create() {}
+  get #busy() { return this.#size > 0; }
+  set #busy(v) {}
+  get size() { return this.#size; }
+  set size(value) { this.#size = value; }
+  static get instances() { return Pool.#instances; }
+  @logged
+  async run() { this.#drain(); }
+  *[Symbol.iterator]() {}
+}
+export default function makePool() {}
+export default class {}
+export default function () {}
+"##;
+        let analysis = analyze(Language::JavaScript, modern);
+        assert_eq!(
+            symbols(&analysis),
+            vec![
+                ("kState", "constant", 1, 1),
+                ("Pool", "class", 3, 26),
+                ("#queue", "field", 4, 4),
+                ("#size", "field", 5, 5),
+                ("#instances", "field", 6, 6),
+                ("defaultSize", "field", 7, 7),
+                ("name", "field", 8, 8),
+                ("[kState]", "field", 9, 9),
+                ("#drain", "method", 14, 16),
+                ("#create", "method", 17, 17),
+                ("#busy", "method", 18, 18),
+                ("#busy", "method", 19, 19),
+                ("size", "method", 20, 20),
+                ("size", "method", 21, 21),
+                ("instances", "method", 22, 22),
+                ("run", "method", 24, 24),
+                ("[Symbol.iterator]", "method", 25, 25),
+                ("makePool", "function", 27, 27),
+            ]
+        );
+        assert_reference(&analysis, "#drain", ReferenceKind::Call, 24, 22);
     }
 
     #[test]
@@ -1268,6 +1455,87 @@ export const makeStore = (): Store => new MemoryStore();
             vec![
                 ("express", ImportKind::Path, 2),
                 ("./config", ImportKind::Path, 3),
+            ]
+        );
+
+        // Overloads, abstract members, `declare` forms, private and static members,
+        // accessors, parameter properties, decorators and `export default`.
+        let modern = r##"export function parse(text: string): number;
+export function parse(bytes: Uint8Array): number;
+// the implementation
+export function parse(input: string | Uint8Array): number {
+  return 0;
+}
+declare function ambient(x: number): void;
+declare const VERSION: string;
+declare let mutable: number;
+declare class Native { open(): void; }
+declare module "virtual:config" {
+  export const flags: string[];
+}
+declare global {
+  interface Window { app: App }
+  var debug: boolean;
+}
+declare namespace Legacy {
+  const level: number;
+}
+@Component({ selector: "app" })
+export default abstract class Shape {
+  #id = 0;
+  static count = 0;
+  protected abstract readonly sides: number;
+  abstract area(): number;
+  constructor(private readonly origin: Point, public label?: string) {}
+  @Input() color = "red";
+  get id(): number { return this.#id; }
+  set id(value: number) { this.#id = value; }
+  move(dx: number): void;
+  move(dx: number, dy: number): void;
+  move(dx: number, dy = 0): void {}
+  #reset(): void {}
+  static create(): Shape { return null!; }
+}
+export default function build(): void {}
+type Options = { depth: number; walk(): void };
+function visit(node: { kind: string; next(): void }): void {}
+"##;
+        let analysis = analyze(Language::TypeScript, modern);
+        assert_eq!(
+            symbols(&analysis),
+            vec![
+                ("parse", "function", 1, 6),
+                ("ambient", "function", 7, 7),
+                ("VERSION", "constant", 8, 8),
+                ("mutable", "variable", 9, 9),
+                ("Native", "class", 10, 10),
+                ("open", "method", 10, 10),
+                ("virtual:config", "module", 11, 13),
+                ("flags", "constant", 12, 12),
+                ("Window", "interface", 15, 15),
+                ("app", "property", 15, 15),
+                ("debug", "variable", 16, 16),
+                ("Legacy", "namespace", 18, 20),
+                ("level", "constant", 19, 19),
+                ("Shape", "class", 22, 36),
+                ("#id", "property", 23, 23),
+                ("count", "property", 24, 24),
+                ("sides", "property", 25, 25),
+                ("area", "method", 26, 26),
+                ("constructor", "method", 27, 27),
+                ("origin", "property", 27, 27),
+                ("label", "property", 27, 27),
+                ("color", "property", 28, 28),
+                ("id", "method", 29, 29),
+                ("id", "method", 30, 30),
+                ("move", "method", 31, 33),
+                ("#reset", "method", 34, 34),
+                ("create", "method", 35, 35),
+                ("build", "function", 37, 37),
+                ("Options", "type", 38, 38),
+                ("depth", "property", 38, 38),
+                ("walk", "method", 38, 38),
+                ("visit", "function", 39, 39),
             ]
         );
     }
