@@ -26,6 +26,7 @@ use crate::layout::DataDir;
 use crate::store::{
     FileRecord, FileUpdate, Repository, ResolvedImport, Store, StoreError, StoredImport,
 };
+use kotadb_actors::Cancel;
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -48,6 +49,8 @@ pub enum IndexError {
     Io(#[from] std::io::Error),
     #[error("indexing task failed: {0}")]
     Task(String),
+    #[error("indexing was cancelled")]
+    Cancelled,
 }
 
 /// Limits that protect indexing from hostile or huge repositories.
@@ -190,6 +193,19 @@ impl Indexer {
         revision: Option<String>,
         progress: Arc<dyn Progress>,
     ) -> Result<(IndexSummary, Arc<Snapshot>), IndexError> {
+        self.index_cancellable(repository, revision, progress, Cancel::default())
+            .await
+    }
+
+    /// [`Indexer::index`] that stops with [`IndexError::Cancelled`], committing nothing,
+    /// soon after `cancel` is set: the build checks it before each file.
+    pub async fn index_cancellable(
+        &self,
+        repository: &Repository,
+        revision: Option<String>,
+        progress: Arc<dyn Progress>,
+        cancel: Cancel,
+    ) -> Result<(IndexSummary, Arc<Snapshot>), IndexError> {
         let started = Instant::now();
         let source = Source::of_stored(&repository.git_url);
         let job = BuildJob {
@@ -209,6 +225,7 @@ impl Indexer {
             pool: Arc::clone(&self.pool),
             settings: self.settings.clone(),
             progress,
+            cancel,
         };
         // The blocking build streams batches of parsed files; the database writes them
         // inside one transaction while the next batch is parsed.
@@ -322,6 +339,7 @@ struct BuildJob {
     pool: Arc<rayon::ThreadPool>,
     settings: IndexSettings,
     progress: Arc<dyn Progress>,
+    cancel: Cancel,
 }
 
 thread_local! {
@@ -481,6 +499,9 @@ impl BuildJob {
         self.pool.install(|| {
             order.par_iter().with_max_len(FILES_PER_TASK).try_for_each(
                 |entry| -> Result<(), IndexError> {
+                    if self.cancel.is_cancelled() {
+                        return Err(IndexError::Cancelled);
+                    }
                     let slot = rayon::current_thread_index().unwrap_or(0) % slots.len();
                     let mut worker = slots[slot]
                         .lock()

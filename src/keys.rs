@@ -91,7 +91,7 @@ pub async fn create(
         last_used_at: None,
         expires_at: None,
         revoked_at: None,
-        created_at: String::new(),
+        created_at: crate::store::Timestamp::now(),
     };
     store.create_key(org, &record).await?;
     Ok(CreatedKey {

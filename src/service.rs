@@ -93,7 +93,7 @@ pub struct RecentFile {
     pub path: String,
     pub language: Option<String>,
     pub size_bytes: u64,
-    pub indexed_at: String,
+    pub indexed_at: crate::store::Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]

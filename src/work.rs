@@ -4,9 +4,10 @@
 use crate::engine::snapshot::Snapshot;
 use crate::error_chain;
 use crate::indexer::{Indexer, Silent};
-use crate::store::{JobOutcome, RepositoryId, Store};
+use crate::store::prelude::*;
+use crate::store::{ClaimToken, JobClaim, JobOutcome, RepositoryId, StoreError};
 use async_trait::async_trait;
-use kotadb_actors::{Job, JobQueue, RepoKey, RepoWork};
+use kotadb_actors::{Cancel, Job, JobQueue, Outcome, QueueError, RepoKey, RepoWork};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +32,12 @@ impl RepoWork for EngineWork {
         Ok(loaded.map(Arc::new))
     }
 
-    async fn index(&self, repo: &RepoKey, job: &Job) -> Result<Arc<Snapshot>, String> {
+    async fn index(
+        &self,
+        repo: &RepoKey,
+        job: &Job,
+        cancel: &Cancel,
+    ) -> Result<Arc<Snapshot>, String> {
         let id = RepositoryId(repo.0.clone());
         let repository = self
             .indexer
@@ -47,7 +53,12 @@ impl RepoWork for EngineWork {
         }
         let (summary, snapshot) = self
             .indexer
-            .index(&repository, job.revision.clone(), Arc::new(Silent))
+            .index_cancellable(
+                &repository,
+                job.revision.clone(),
+                Arc::new(Silent),
+                cancel.clone(),
+            )
             .await
             .map_err(|e| without_server_paths(error_chain(&e), self.indexer.data().root()))?;
         tracing::info!(
@@ -81,62 +92,53 @@ pub struct StoreQueue {
     pub store: Arc<dyn Store>,
 }
 
+fn queue_error(error: StoreError) -> QueueError {
+    match error {
+        StoreError::LeaseLost => QueueError::LeaseLost,
+        other => QueueError::Other(error_chain(&other)),
+    }
+}
+
 #[async_trait]
 impl JobQueue for StoreQueue {
-    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>, String> {
+    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>, QueueError> {
         let claimed = self
             .store
             .claim_job(worker, lease)
             .await
-            .map_err(|e| error_chain(&e))?;
-        Ok(claimed.map(|job| Job {
+            .map_err(queue_error)?;
+        Ok(claimed.map(|JobClaim { job, token }| Job {
             id: job.id,
             repository_id: job.repository_id,
-            job_type: job.job_type,
+            job_type: job.job_type.name().to_string(),
             revision: job.revision,
             attempts: job.attempts,
+            claim: token.0,
         }))
     }
 
-    async fn heartbeat(&self, job_id: &str, lease: Duration) -> Result<(), String> {
+    async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<(), QueueError> {
         self.store
-            .heartbeat_job(job_id, lease)
+            .heartbeat_job(&job.id, &ClaimToken(job.claim.clone()), lease)
             .await
-            .map_err(|e| error_chain(&e))
+            .map_err(queue_error)
     }
 
-    async fn succeed(&self, job_id: &str) -> Result<(), String> {
-        self.store
-            .finish_job(job_id, &JobOutcome::Succeeded)
-            .await
-            .map_err(|e| error_chain(&e))
-    }
-
-    async fn fail(
-        &self,
-        job_id: &str,
-        error: &str,
-        retry_after: Option<Duration>,
-    ) -> Result<(), String> {
-        let outcome = match retry_after {
-            Some(after) => JobOutcome::Retry {
-                error: error.to_string(),
-                after,
+    async fn settle(&self, job: &Job, outcome: &Outcome) -> Result<(), QueueError> {
+        let outcome = match outcome {
+            Outcome::Succeeded => JobOutcome::Succeeded,
+            Outcome::Retry { error, after } => JobOutcome::Retry {
+                error: error.clone(),
+                after: *after,
             },
-            None => JobOutcome::Failed {
-                error: error.to_string(),
+            Outcome::Failed { error } => JobOutcome::Failed {
+                error: error.clone(),
             },
+            Outcome::Released => JobOutcome::Released,
         };
         self.store
-            .finish_job(job_id, &outcome)
+            .finish_job(&job.id, &ClaimToken(job.claim.clone()), &outcome)
             .await
-            .map_err(|e| error_chain(&e))
-    }
-
-    async fn release(&self, job_id: &str) -> Result<(), String> {
-        self.store
-            .finish_job(job_id, &JobOutcome::Released)
-            .await
-            .map_err(|e| error_chain(&e))
+            .map_err(queue_error)
     }
 }

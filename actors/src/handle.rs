@@ -8,12 +8,14 @@ use ractor::rpc::CallResult;
 use ractor::{Actor, ActorRef};
 
 use crate::config::ActorsConfig;
+use crate::core::Core;
 use crate::error::ActorError;
-use crate::poller::PollerMsg;
+use crate::messages::{PollerMsg, RootMsg, SupervisorMsg};
 use crate::ports::{JobQueue, RepoKey, RepoWork};
-use crate::repo_supervisor::SupervisorMsg;
-use crate::root::{RootMsg, RootSupervisor};
-use crate::shared::{Core, Published, Shared, SnapshotRx};
+use crate::published::{Published, SnapshotRx};
+use crate::root::{children, RootSupervisor};
+use crate::settle::Settle;
+use crate::shared::Shared;
 
 /// Handle on a running supervision tree. Clone it freely; every clone talks to the same tree.
 pub struct Actors<W: RepoWork> {
@@ -42,15 +44,16 @@ impl<W: RepoWork> Actors<W> {
     ) -> Result<Self, ActorError> {
         let config = Arc::new(config);
         let shared = Arc::new(Shared {
-            core: Arc::new(Core::new(queue)),
+            core: Arc::new(Core::new(Settle::new(queue, config.clone()))),
             work,
             readers: Default::default(),
             supervisor: Default::default(),
+            poller: Default::default(),
         });
         let (root, _join) = Actor::spawn(
             None,
             RootSupervisor::<W>::new(),
-            (shared.clone(), config.clone()),
+            (shared.clone(), config.clone(), children::<W>()),
         )
         .await
         .map_err(|error| {
@@ -169,7 +172,7 @@ impl<W: RepoWork> Actors<W> {
     /// running (back to queued, no attempt spent), then stops the tree. Returns the ids
     /// of the released jobs.
     pub async fn shutdown(self, grace: Duration) -> Vec<String> {
-        let poller = self.shared.core.poller.read().expect("poller lock").clone();
+        let poller = self.shared.poller();
         let mut released = Vec::new();
         if let Some(poller) = poller {
             let wait = grace + self.config.call_timeout;

@@ -8,11 +8,18 @@
 //! ```
 //!
 //! # Layout
+//! Modules from the bottom up; each depends only on those above it in this list.
 //! - [`ports`]: the traits the root package implements ([`RepoWork`], [`JobQueue`]).
+//! - `config`, `error`, [`policy`]: settings, errors, the restart policy as pure
+//!   functions (retry backoff, crash window, parking).
+//! - `settle`: the only writer of job outcomes.
+//! - `core`: state every actor shares, and `RunningJob`, the guard of a claimed job.
+//! - `published`: the watch channel contents readers use.
+//! - `messages`: every actor's messages.
+//! - `shared`: the generic shared state and who writes what.
+//! - `repo_actor`, `repo_supervisor`, `poller`, `root`: the actors, named for their job;
+//!   `root` declares its children as specs.
 //! - [`Actors`] (`handle`): the cloneable handle the HTTP layer holds.
-//! - `repo_actor`, `repo_supervisor`, `poller`, `root`: the actors, named for their job.
-//! - [`policy`]: the restart policy as pure functions (retry backoff, crash window, parking).
-//! - `shared`: state shared between handle and actors, with who writes what.
 //!
 //! # Behaviour
 //! - **Readers never wait behind writers.** Each RepoActor publishes its snapshot in a
@@ -24,8 +31,11 @@
 //!   the panic message (retried after `min(base·2ⁿ, cap)` until `max_attempts`), respawns
 //!   the actor lazily on the next job, and parks the repository after `park_after` crashes
 //!   within `park_window`. Nothing else is touched.
-//! - **Timeouts.** A job running longer than `job_timeout` is cancelled and failed
-//!   ("timed out after …") under the same retry policy; heartbeats renew its lease every `lease/3`.
+//! - **Timeouts and lost leases.** A job running longer than `job_timeout`, or whose
+//!   heartbeat learns that its lease was lost to a newer claim, has its build cancelled
+//!   ([`Cancel`]) and waited for; a timed-out job is then failed ("timed out after …")
+//!   under the retry policy, a lost one is left to its new owner. Heartbeats renew the
+//!   lease every `lease/3`.
 //!
 //! Architecture invariant: mailboxes are unbounded (ractor), so traffic into them is
 //! bounded by design: reads bypass mailboxes (watch channels); a repository's actor is
@@ -42,17 +52,21 @@
 //! Needs panic unwinding: with `panic = "abort"` a panicking indexer takes the process down.
 
 mod config;
+mod core;
 mod error;
 mod handle;
+mod messages;
 pub mod policy;
 mod poller;
 pub mod ports;
+mod published;
 mod repo_actor;
 mod repo_supervisor;
 mod root;
+mod settle;
 mod shared;
 
 pub use config::ActorsConfig;
 pub use error::ActorError;
 pub use handle::Actors;
-pub use ports::{Job, JobQueue, RepoKey, RepoWork};
+pub use ports::{Cancel, Job, JobQueue, Outcome, QueueError, RepoKey, RepoWork};

@@ -5,23 +5,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::time::Instant;
 
 use crate::config::ActorsConfig;
+use crate::core::RunningJob;
+use crate::messages::{PollerMsg, SupervisorMsg};
 use crate::ports::RepoWork;
-use crate::repo_supervisor::SupervisorMsg;
-use crate::shared::{RunningJob, Shared};
-
-pub(crate) enum PollerMsg {
-    /// Periodic claim round.
-    Tick,
-    /// Claim now (sent after an enqueue and when a job finishes); coalesced, see `Core::wake_poller`.
-    Wake,
-    /// Stop claiming, wait up to the grace period, release what still runs; replies with
-    /// the released job ids.
-    Shutdown(Duration, RpcReplyPort<Vec<String>>),
-}
+use crate::shared::Shared;
 
 pub(crate) struct JobPollerActor<W>(PhantomData<fn() -> W>);
 
@@ -36,6 +27,8 @@ pub(crate) struct PollerState<W: RepoWork> {
     config: Arc<ActorsConfig>,
     stopping: bool,
     ticker: Option<tokio::task::JoinHandle<()>>,
+    /// Turns `Core::wake` pokes into at most one pending `Wake` message.
+    waker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl<W: RepoWork> Actor for JobPollerActor<W> {
@@ -48,13 +41,14 @@ impl<W: RepoWork> Actor for JobPollerActor<W> {
         myself: ActorRef<Self::Msg>,
         (shared, config): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
-        *shared.core.poller.write().expect("poller lock") = Some(myself);
+        *shared.poller.write().expect("poller lock") = Some(myself);
         shared.core.wake_pending.store(false, Ordering::Release);
         Ok(PollerState {
             shared,
             config,
             stopping: false,
             ticker: None,
+            waker: None,
         })
     }
 
@@ -64,6 +58,18 @@ impl<W: RepoWork> Actor for JobPollerActor<W> {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         state.ticker = Some(myself.send_interval(state.config.poll_interval, || PollerMsg::Tick));
+        let core = state.shared.core.clone();
+        state.waker = Some(tokio::spawn(async move {
+            loop {
+                core.wake.notified().await;
+                if core.wake_pending.swap(true, Ordering::AcqRel) {
+                    continue;
+                }
+                if myself.cast(PollerMsg::Wake).is_err() {
+                    return;
+                }
+            }
+        }));
         Ok(())
     }
 
@@ -72,8 +78,11 @@ impl<W: RepoWork> Actor for JobPollerActor<W> {
         _myself: ActorRef<Self::Msg>,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        if let Some(ticker) = state.ticker.take() {
-            ticker.abort();
+        for task in [state.ticker.take(), state.waker.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
         }
         Ok(())
     }
@@ -113,7 +122,8 @@ impl<W: RepoWork> PollerState<W> {
                 return;
             };
             match core
-                .queue
+                .settle
+                .queue()
                 .claim(&self.config.worker_id, self.config.lease)
                 .await
             {
@@ -131,7 +141,7 @@ impl<W: RepoWork> PollerState<W> {
                 }
                 Ok(None) => return,
                 Err(error) => {
-                    tracing::warn!(error, "claiming a job failed");
+                    tracing::warn!(%error, "claiming a job failed");
                     return;
                 }
             }
@@ -169,10 +179,8 @@ impl<W: RepoWork> PollerState<W> {
         };
         let mut released = Vec::new();
         for job in still_running {
-            match core.queue.release(&job.id).await {
-                Ok(()) => released.push(job.id),
-                Err(error) => tracing::warn!(job_id = job.id, error, "releasing a job failed"),
-            }
+            core.settle.released(&job).await;
+            released.push(job.id);
         }
         released
     }

@@ -2,6 +2,7 @@
 //! with the real engine and SQLite/Postgres; tests implement them with in-memory fakes.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,12 +33,58 @@ pub struct Job {
     pub revision: Option<String>,
     /// Attempts counted so far, including the one this claim started.
     pub attempts: u32,
+    /// The claim's token: the queue accepts a heartbeat or an outcome of this job only
+    /// with it, so a worker whose lease lapsed cannot touch its successor's claim.
+    pub claim: String,
 }
 
 impl Job {
     /// The repository this job belongs to.
     pub fn repo(&self) -> RepoKey {
         RepoKey(self.repository_id.clone())
+    }
+}
+
+/// How a claimed job ended, as written to the queue (by `settle` only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    /// Back to the queue, runnable after the delay; the attempt counts.
+    Retry {
+        error: String,
+        after: Duration,
+    },
+    /// Failed for good.
+    Failed {
+        error: String,
+    },
+    /// Back to the queue without spending the attempt (shutdown, never started).
+    Released,
+}
+
+/// Why the queue refused an operation.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    /// The claim is no longer the job's: its lease lapsed and another worker claimed it,
+    /// or it was settled. The worker must stop and write nothing more.
+    #[error("the job's lease was lost to another claim")]
+    LeaseLost,
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Asks a running build to stop. Cloned into the build; [`Cancel::cancel`] is seen by
+/// every clone. The build checks it between units of work and returns an error.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Acquire)
     }
 }
 
@@ -50,32 +97,32 @@ pub trait RepoWork: Send + Sync + 'static {
     /// Loads the saved index at actor start (None: not indexed yet). Called on every (re)start.
     async fn load(&self, repo: &RepoKey) -> Result<Option<Arc<Self::Snapshot>>, String>;
 
-    /// Runs one job to completion and returns the new snapshot.
+    /// Runs one job to completion and returns the new snapshot. Stops early with an
+    /// error, writing nothing, once `cancel` is set (a timeout, a lost lease).
     ///
     /// May panic: the panic kills only this repository's actor (see the crate docs).
-    async fn index(&self, repo: &RepoKey, job: &Job) -> Result<Arc<Self::Snapshot>, String>;
+    async fn index(
+        &self,
+        repo: &RepoKey,
+        job: &Job,
+        cancel: &Cancel,
+    ) -> Result<Arc<Self::Snapshot>, String>;
 }
 
-/// The durable job queue (the `jobs` table).
+/// The durable job queue (the `indexing_jobs` table).
 ///
 /// Expectation on implementors: `claim` also hands out `running` jobs whose lease expired.
 /// That is how jobs come back after the process (or a whole RepoSupervisor) died mid-job,
-/// the only case in which this crate cannot settle a job itself.
+/// the only case in which this crate cannot settle a job itself. Each claim carries a new
+/// [`Job::claim`] token, and `heartbeat` and `settle` refuse any other with
+/// [`QueueError::LeaseLost`].
 #[async_trait]
 pub trait JobQueue: Send + Sync + 'static {
-    /// Claims the oldest runnable queued job (marks it running, counts the attempt, sets a lease), or None.
-    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>, String>;
-    /// Extends the lease of a running job.
-    async fn heartbeat(&self, job_id: &str, lease: Duration) -> Result<(), String>;
-    /// Marks a running job done.
-    async fn succeed(&self, job_id: &str) -> Result<(), String>;
-    /// retry_after: Some(d) puts it back in the queue runnable after d; None fails it for good with `error`.
-    async fn fail(
-        &self,
-        job_id: &str,
-        error: &str,
-        retry_after: Option<Duration>,
-    ) -> Result<(), String>;
-    /// Shutdown: back to queued without counting an attempt.
-    async fn release(&self, job_id: &str) -> Result<(), String>;
+    /// Claims the oldest runnable job (marks it running, counts the attempt, sets a lease
+    /// and a new claim token), or None.
+    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>, QueueError>;
+    /// Extends the lease of the job's claim.
+    async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<(), QueueError>;
+    /// Records how the job's claim ended.
+    async fn settle(&self, job: &Job, outcome: &Outcome) -> Result<(), QueueError>;
 }

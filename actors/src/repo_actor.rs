@@ -9,15 +9,10 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use crate::config::ActorsConfig;
-use crate::policy::retry_decision;
-use crate::ports::{Job, JobQueue, RepoKey, RepoWork};
-use crate::shared::{Core, Published, RunningJob, SnapshotTx};
-
-pub(crate) enum RepoMsg {
-    /// Run one job to completion. Sent only by the RepoSupervisor, so at most
-    /// `max_concurrent_jobs` of these exist in all RepoActor mailboxes together.
-    RunJob(RunningJob),
-}
+use crate::core::{Core, RunningJob};
+use crate::messages::RepoMsg;
+use crate::ports::{Cancel, Job, JobQueue, QueueError, RepoKey, RepoWork};
+use crate::published::{Published, SnapshotTx};
 
 pub(crate) struct RepoActor<W>(PhantomData<fn() -> W>);
 
@@ -85,52 +80,81 @@ impl<W: RepoWork> Actor for RepoActor<W> {
     }
 }
 
+/// How long a cancelled build gets to notice and stop before the job is settled anyway.
+const CANCEL_GRACE: Duration = Duration::from_secs(30);
+
+/// Why a build stopped before it finished.
+enum Stopped {
+    TimedOut,
+    LeaseLost,
+}
+
 /// Runs one job. A panic in `index` is not caught here: it unwinds out of `handle`,
 /// ractor turns it into `ActorFailed`, and the supervisor settles `current_job`.
+///
+/// A timeout or a lost lease cancels the build and waits (up to [`CANCEL_GRACE`]) for it
+/// to stop, so a job is never retried while its previous build still writes. A lost lease
+/// settles nothing: the job belongs to another claim now.
 async fn run_job<W: RepoWork>(state: &mut RepoArgs<W>, mut running: RunningJob) {
     let _in_flight = InFlight(state.in_flight.clone());
     let job = running.job.clone();
     *state.current_job.lock().expect("current job lock") = Some(job.clone());
     running.disarm();
 
+    let cancel = Cancel::default();
+    let (lost_tx, mut lost_rx) = tokio::sync::oneshot::channel::<()>();
     let _heartbeat = AbortOnDrop(tokio::spawn(heartbeat(
-        state.core.queue.clone(),
-        job.id.clone(),
+        state.core.settle.queue().clone(),
+        job.clone(),
         state.config.lease,
+        lost_tx,
     )));
     let timeout = state.config.job_timeout;
-    let outcome = tokio::time::timeout(timeout, state.work.index(&state.repo, &job)).await;
+    let index = state.work.index(&state.repo, &job, &cancel);
+    tokio::pin!(index);
+    let finished = tokio::select! {
+        result = &mut index => Ok(result),
+        _ = tokio::time::sleep(timeout) => Err(Stopped::TimedOut),
+        Ok(()) = &mut lost_rx => Err(Stopped::LeaseLost),
+    };
+    let outcome = match finished {
+        Ok(result) => Ok(result),
+        Err(stopped) => {
+            cancel.cancel();
+            if tokio::time::timeout(CANCEL_GRACE, &mut index)
+                .await
+                .is_err()
+            {
+                tracing::warn!(job_id = job.id, "a cancelled build did not stop in time");
+            }
+            Err(stopped)
+        }
+    };
     drop(_heartbeat);
 
-    let queue = &state.core.queue;
+    let settle = &state.core.settle;
     match outcome {
         Ok(Ok(snapshot)) => {
-            // Publish before `succeed`: whoever sees the job done also sees its snapshot.
+            // Publish before settling: whoever sees the job done also sees its snapshot.
             state
                 .snapshot_tx
                 .send_replace(Published::Ready(Some(snapshot)));
-            if let Err(error) = queue.succeed(&job.id).await {
-                tracing::warn!(job_id = job.id, error, "marking a job succeeded failed");
-            }
+            settle.succeeded(&job).await;
         }
         Ok(Err(error)) => {
-            fail_job(
-                queue.as_ref(),
-                &state.config,
-                &job,
-                &format!("indexing failed: {error}"),
-            )
-            .await
+            settle
+                .attempt_failed(&job, &format!("indexing failed: {error}"))
+                .await
         }
-        Err(_) => {
-            fail_job(
-                queue.as_ref(),
-                &state.config,
-                &job,
-                &format!("timed out after {timeout:?}"),
-            )
-            .await
+        Err(Stopped::TimedOut) => {
+            settle
+                .attempt_failed(&job, &format!("timed out after {timeout:?}"))
+                .await
         }
+        Err(Stopped::LeaseLost) => tracing::warn!(
+            job_id = job.id,
+            "stopped a job whose lease was lost to a newer claim"
+        ),
     }
     *state.current_job.lock().expect("current job lock") = None;
     state
@@ -139,33 +163,26 @@ async fn run_job<W: RepoWork>(state: &mut RepoArgs<W>, mut running: RunningJob) 
     drop(running);
 }
 
-/// Fails `job` on the queue, retried with backoff until `max_attempts`, then for good.
-pub(crate) async fn fail_job(queue: &dyn JobQueue, config: &ActorsConfig, job: &Job, error: &str) {
-    let decision = retry_decision(config, job.attempts);
-    tracing::warn!(
-        job_id = job.id,
-        repository_id = job.repository_id,
-        attempts = job.attempts,
-        ?decision,
-        error,
-        "job failed"
-    );
-    if let Err(queue_error) = queue.fail(&job.id, error, decision.retry_after()).await {
-        tracing::warn!(
-            job_id = job.id,
-            error = queue_error,
-            "marking a job failed failed"
-        );
-    }
-}
-
-/// Renews the lease every `lease / 3` until aborted.
-async fn heartbeat(queue: Arc<dyn JobQueue>, job_id: String, lease: Duration) {
+/// Renews the lease every `lease / 3` until aborted; says so on `lost` if the queue
+/// answers that the claim is no longer the job's.
+async fn heartbeat(
+    queue: Arc<dyn JobQueue>,
+    job: Job,
+    lease: Duration,
+    lost: tokio::sync::oneshot::Sender<()>,
+) {
     let period = (lease / 3).max(Duration::from_millis(1));
     loop {
         tokio::time::sleep(period).await;
-        if let Err(error) = queue.heartbeat(&job_id, lease).await {
-            tracing::warn!(job_id, error, "heartbeat failed");
+        match queue.heartbeat(&job, lease).await {
+            Ok(()) => {}
+            Err(QueueError::LeaseLost) => {
+                let _ = lost.send(());
+                return;
+            }
+            Err(QueueError::Other(error)) => {
+                tracing::warn!(job_id = job.id, error, "heartbeat failed")
+            }
         }
     }
 }

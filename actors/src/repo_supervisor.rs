@@ -10,31 +10,19 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::config::ActorsConfig;
+use crate::core::RunningJob;
 use crate::error::ActorError;
+use crate::messages::{RepoMsg, SupervisorMsg};
 use crate::policy::{parked_reason, CrashRecord};
-use crate::ports::{Job, RepoKey, RepoWork};
-use crate::repo_actor::{fail_job, RepoActor, RepoArgs, RepoMsg};
-use crate::shared::{Published, ReaderEntry, RunningJob, Shared, SnapshotRx, SnapshotTx};
-
-pub(crate) enum SupervisorMsg<W: RepoWork> {
-    /// The watch receiver of a repository, spawning its actor if needed (the read slow path).
-    Reader(RepoKey, RpcReplyPort<Result<SnapshotRx<W>, ActorError>>),
-    /// Hand a claimed job to its repository's actor.
-    Dispatch(RunningJob),
-    /// The repository was deleted: stop its actor, drop its snapshot, fail its running job.
-    Evict(RepoKey),
-    /// Let a parked repository run again.
-    Unpark(RepoKey),
-    /// Shutdown: kill every RepoActor and return the jobs they were running.
-    KillAll(RpcReplyPort<Vec<Job>>),
-    /// Periodic: stop actors of idle repositories.
-    Sweep,
-}
+use crate::ports::{Job, Outcome, RepoKey, RepoWork};
+use crate::published::{Published, ReaderEntry, SnapshotRx, SnapshotTx};
+use crate::repo_actor::{RepoActor, RepoArgs};
+use crate::shared::Shared;
 
 pub(crate) struct RepoSupervisor<W>(PhantomData<fn() -> W>);
 
@@ -192,13 +180,10 @@ impl<W: RepoWork> SupervisorState<W> {
         let repo = running.job.repo();
         if let Some(reason) = self.shared.core.parked_reason(&repo) {
             running.disarm();
-            let queue = self.shared.core.queue.clone();
-            let job_id = running.job.id.clone();
-            tokio::spawn(async move {
-                if let Err(error) = queue.fail(&job_id, &reason, None).await {
-                    tracing::warn!(job_id, error, "failing a job of a parked repository failed");
-                }
-            });
+            self.shared
+                .core
+                .settle
+                .spawn(running.job.clone(), Outcome::Failed { error: reason });
             return;
         }
         if let Err(error) = self.ensure_actor(myself, &repo).await {
@@ -309,9 +294,7 @@ impl<W: RepoWork> SupervisorState<W> {
                 .insert(repo.clone(), parked);
         }
         if let Some(job) = crashed_job {
-            let queue = self.shared.core.queue.clone();
-            let config = self.config.clone();
-            tokio::spawn(async move { fail_job(queue.as_ref(), &config, &job, &reason).await });
+            self.shared.core.settle.spawn_attempt_failed(job, reason);
         }
     }
 
@@ -334,16 +317,12 @@ impl<W: RepoWork> SupervisorState<W> {
         }
         let deleted_job = slot.current_job.lock().expect("current job lock").take();
         if let Some(job) = deleted_job {
-            let queue = self.shared.core.queue.clone();
-            tokio::spawn(async move {
-                if let Err(error) = queue.fail(&job.id, "repository deleted", None).await {
-                    tracing::warn!(
-                        job_id = job.id,
-                        error,
-                        "failing a job of a deleted repository failed"
-                    );
-                }
-            });
+            self.shared.core.settle.spawn(
+                job,
+                Outcome::Failed {
+                    error: "repository deleted".to_string(),
+                },
+            );
         }
     }
 

@@ -1,27 +1,71 @@
-//! RootSupervisor: starts the RepoSupervisor and the JobPollerActor and restarts either
-//! with backoff if it fails.
+//! RootSupervisor: starts the tree's children from their specs, in order, and restarts
+//! any that exits with backoff.
+//!
+//! The backoff of a child grows with its failures inside `park_window` only
+//! (`min(base·2ⁿ⁻¹, cap)`, n = failures in the window): a process that had a few failures
+//! long ago restarts a failing child quickly again, instead of waiting the cap forever.
 
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SupervisionEvent};
+use futures_util::future::BoxFuture;
+use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr, SupervisionEvent};
+use tokio::time::Instant;
 
 use crate::config::ActorsConfig;
-use crate::policy::backoff;
+use crate::messages::RootMsg;
+use crate::policy::{backoff, CrashRecord};
 use crate::poller::JobPollerActor;
 use crate::ports::RepoWork;
 use crate::repo_supervisor::RepoSupervisor;
 use crate::shared::Shared;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Child {
-    Repos,
-    Poller,
+/// How to start one child of the root: its name (for logs) and its spawn function.
+pub(crate) struct ChildSpec<W: RepoWork> {
+    pub name: &'static str,
+    pub spawn: fn(
+        Arc<Shared<W>>,
+        Arc<ActorsConfig>,
+        ActorCell,
+    ) -> BoxFuture<'static, Result<ActorCell, SpawnErr>>,
 }
 
-pub(crate) enum RootMsg {
-    Restart(Child),
+/// The root's children, in start order: the RepoSupervisor first, since the poller
+/// dispatches to it.
+pub(crate) fn children<W: RepoWork>() -> Vec<ChildSpec<W>> {
+    vec![
+        ChildSpec {
+            name: "repo_supervisor",
+            spawn: |shared, config, root| {
+                Box::pin(async move {
+                    let (actor, _) = Actor::spawn_linked(
+                        None,
+                        RepoSupervisor::<W>::new(),
+                        (shared, config),
+                        root,
+                    )
+                    .await?;
+                    Ok(actor.get_cell())
+                })
+            },
+        },
+        ChildSpec {
+            name: "job_poller",
+            spawn: |shared, config, root| {
+                Box::pin(async move {
+                    let (actor, _) = Actor::spawn_linked(
+                        None,
+                        JobPollerActor::<W>::new(),
+                        (shared, config),
+                        root,
+                    )
+                    .await?;
+                    Ok(actor.get_cell())
+                })
+            },
+        },
+    ]
 }
 
 pub(crate) struct RootSupervisor<W>(PhantomData<fn() -> W>);
@@ -32,37 +76,28 @@ impl<W> RootSupervisor<W> {
     }
 }
 
+struct Running<W: RepoWork> {
+    spec: ChildSpec<W>,
+    cell: Option<ActorCell>,
+    failures: CrashRecord,
+}
+
 pub(crate) struct RootState<W: RepoWork> {
     shared: Arc<Shared<W>>,
     config: Arc<ActorsConfig>,
-    repos: Option<ActorCell>,
-    poller: Option<ActorCell>,
-    /// Failures per child so far: the exponent of its restart backoff.
-    repos_failures: u32,
-    poller_failures: u32,
+    children: Vec<Running<W>>,
 }
 
 impl<W: RepoWork> RootState<W> {
     async fn start(
         &mut self,
         myself: &ActorRef<RootMsg>,
-        child: Child,
+        index: usize,
     ) -> Result<(), ActorProcessingErr> {
-        let args = (self.shared.clone(), self.config.clone());
-        match child {
-            Child::Repos => {
-                let (actor, _) =
-                    Actor::spawn_linked(None, RepoSupervisor::<W>::new(), args, myself.get_cell())
-                        .await?;
-                self.repos = Some(actor.get_cell());
-            }
-            Child::Poller => {
-                let (actor, _) =
-                    Actor::spawn_linked(None, JobPollerActor::<W>::new(), args, myself.get_cell())
-                        .await?;
-                self.poller = Some(actor.get_cell());
-            }
-        }
+        let child = &mut self.children[index];
+        let cell =
+            (child.spec.spawn)(self.shared.clone(), self.config.clone(), myself.get_cell()).await?;
+        child.cell = Some(cell);
         Ok(())
     }
 }
@@ -70,24 +105,28 @@ impl<W: RepoWork> RootState<W> {
 impl<W: RepoWork> Actor for RootSupervisor<W> {
     type Msg = RootMsg;
     type State = RootState<W>;
-    type Arguments = (Arc<Shared<W>>, Arc<ActorsConfig>);
+    type Arguments = (Arc<Shared<W>>, Arc<ActorsConfig>, Vec<ChildSpec<W>>);
 
     async fn pre_start(
         &self,
         myself: ActorRef<Self::Msg>,
-        (shared, config): Self::Arguments,
+        (shared, config, specs): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         let mut state = RootState {
             shared,
             config,
-            repos: None,
-            poller: None,
-            repos_failures: 0,
-            poller_failures: 0,
+            children: specs
+                .into_iter()
+                .map(|spec| Running {
+                    spec,
+                    cell: None,
+                    failures: CrashRecord::default(),
+                })
+                .collect(),
         };
-        // The RepoSupervisor first: the poller dispatches to it.
-        state.start(&myself, Child::Repos).await?;
-        state.start(&myself, Child::Poller).await?;
+        for index in 0..state.children.len() {
+            state.start(&myself, index).await?;
+        }
         Ok(state)
     }
 
@@ -97,18 +136,21 @@ impl<W: RepoWork> Actor for RootSupervisor<W> {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        let RootMsg::Restart(child) = message;
+        let RootMsg::Restart(index) = message;
         if state.shared.core.shutting_down.load(Ordering::Acquire) {
             return Ok(());
         }
-        state.start(&myself, child).await?;
+        state.start(&myself, index).await?;
         state.shared.core.restarts.fetch_add(1, Ordering::AcqRel);
-        tracing::info!(?child, "supervision tree child restarted");
+        tracing::info!(
+            child = state.children[index].spec.name,
+            "supervision tree child restarted"
+        );
         Ok(())
     }
 
     /// Restart policy of the tree's top: any exit of a child outside shutdown is
-    /// restarted after `min(base * 2^n, cap)`, n = that child's failures so far.
+    /// restarted after `min(base·2ⁿ⁻¹, cap)`, n = that child's failures in the window.
     async fn handle_supervisor_evt(
         &self,
         myself: ActorRef<Self::Msg>,
@@ -124,29 +166,31 @@ impl<W: RepoWork> Actor for RootSupervisor<W> {
             return Ok(());
         }
         let id = cell.get_id();
-        let (child, failures) = if state.repos.as_ref().map(|c| c.get_id()) == Some(id) {
-            state.repos = None;
-            state.repos_failures += 1;
-            (Child::Repos, state.repos_failures)
-        } else if state.poller.as_ref().map(|c| c.get_id()) == Some(id) {
-            state.poller = None;
-            state.poller_failures += 1;
-            (Child::Poller, state.poller_failures)
-        } else {
+        let Some(index) = state
+            .children
+            .iter()
+            .position(|c| c.cell.as_ref().map(ActorCell::get_id) == Some(id))
+        else {
             return Ok(());
         };
+        let child = &mut state.children[index];
+        child.cell = None;
+        let failures = child
+            .failures
+            .record(Instant::now(), state.config.park_window);
         let delay = backoff(
             state.config.backoff_base,
             state.config.backoff_cap,
-            failures - 1,
+            failures.saturating_sub(1),
         );
         tracing::error!(
-            ?child,
+            child = child.spec.name,
             detail,
+            failures,
             ?delay,
             "supervision tree child exited; restarting"
         );
-        myself.send_after(delay, move || RootMsg::Restart(child));
+        myself.send_after(delay, move || RootMsg::Restart(index));
         Ok(())
     }
 }

@@ -367,3 +367,44 @@ async fn crash_isolation_holds_on_a_multi_threaded_runtime() {
         "b1"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_job_stops_its_build_before_it_is_retried() {
+    let (actors, work, queue) = start(test_config()).await;
+    work.set("a", Behaviour::RunsUntilCancelled);
+    queue.enqueue("a1", "a");
+    actors.wake_poller();
+    eventually(LIMIT, "a1 timed out", || {
+        !queue.get("a1").failures.is_empty()
+    })
+    .await;
+    assert_eq!(
+        work.cancelled.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the build saw its cancel before the job was settled"
+    );
+    assert_eq!(queue.get("a1").failures[0].0, "timed out after 5s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_whose_lease_was_lost_stops_and_overwrites_nothing() {
+    let (actors, work, queue) = start(test_config()).await;
+    work.set("a", Behaviour::RunsUntilCancelled);
+    queue.enqueue("a1", "a");
+    actors.wake_poller();
+    eventually(LIMIT, "a1 is indexing", || {
+        work.started.load(std::sync::atomic::Ordering::SeqCst) == 1
+    })
+    .await;
+    // Another worker claims the job (as after an expired lease).
+    queue.steal("a1");
+    eventually(LIMIT, "the stale build stopped", || {
+        work.cancelled.load(std::sync::atomic::Ordering::SeqCst) == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let job = queue.get("a1");
+    assert_eq!(job.status, Status::Running, "still the new claim's");
+    assert!(job.failures.is_empty(), "the stale worker wrote {job:?}");
+    assert_eq!(actors.running_jobs(), 0);
+}

@@ -117,13 +117,11 @@ impl Auth {
         if record.revoked_at.is_some() {
             return Err(ApiError::unauthorized("API key revoked"));
         }
-        if let Some(expires) = &record.expires_at {
-            let now = time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
-            if expires.as_str() <= now.as_str() {
-                return Err(ApiError::unauthorized("API key expired"));
-            }
+        if record
+            .expires_at
+            .is_some_and(|expires| expires <= crate::store::Timestamp::now())
+        {
+            return Err(ApiError::unauthorized("API key expired"));
         }
         let limit = self.limits.for_tier(record.tier);
         Ok((

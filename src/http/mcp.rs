@@ -166,7 +166,7 @@ pub struct RecentFilesOut {
 pub struct IndexOut {
     pub job_id: String,
     pub repository_id: String,
-    pub status: String,
+    pub status: crate::store::JobStatus,
 }
 
 // A tool returns `Result<Json<T>, String>` spelled out (the #[tool] macro reads the

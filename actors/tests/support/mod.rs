@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kotadb_actors::{ActorsConfig, Job, JobQueue, RepoKey, RepoWork};
+use kotadb_actors::{ActorsConfig, Cancel, Job, JobQueue, Outcome, QueueError, RepoKey, RepoWork};
 use tokio::time::Instant;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +43,7 @@ impl FakeQueue {
             job_type: "index".into(),
             revision: None,
             attempts: 0,
+            claim: String::new(),
         };
         self.jobs.lock().unwrap().push(QueuedJob {
             job,
@@ -67,19 +68,39 @@ impl FakeQueue {
         self.get(id).status
     }
 
-    fn with<T>(&self, id: &str, f: impl FnOnce(&mut QueuedJob) -> T) -> Result<T, String> {
+    /// Applies `f` to the running job `job` claims, as the real queue fences it.
+    fn with_claim<T>(
+        &self,
+        job: &Job,
+        f: impl FnOnce(&mut QueuedJob) -> T,
+    ) -> Result<T, QueueError> {
         let mut jobs = self.jobs.lock().unwrap();
-        let job = jobs
+        let queued = jobs
+            .iter_mut()
+            .find(|j| j.job.id == job.id)
+            .ok_or_else(|| QueueError::Other(format!("no job {}", job.id)))?;
+        if queued.status != Status::Running || queued.job.claim != job.claim {
+            return Err(QueueError::LeaseLost);
+        }
+        Ok(f(queued))
+    }
+
+    /// Claims `id` again as another worker would after its lease expired: a new claim
+    /// token, so the first worker's heartbeats and outcome are refused.
+    pub fn steal(&self, id: &str) {
+        let mut jobs = self.jobs.lock().unwrap();
+        let queued = jobs
             .iter_mut()
             .find(|j| j.job.id == id)
-            .ok_or_else(|| format!("no job {id}"))?;
-        Ok(f(job))
+            .expect("job exists");
+        queued.job.attempts += 1;
+        queued.job.claim = format!("stolen-{}", queued.job.attempts);
     }
 }
 
 #[async_trait]
 impl JobQueue for FakeQueue {
-    async fn claim(&self, _worker: &str, _lease: Duration) -> Result<Option<Job>, String> {
+    async fn claim(&self, _worker: &str, _lease: Duration) -> Result<Option<Job>, QueueError> {
         let now = Instant::now();
         let mut jobs = self.jobs.lock().unwrap();
         let Some(next) = jobs
@@ -90,41 +111,33 @@ impl JobQueue for FakeQueue {
         };
         next.status = Status::Running;
         next.job.attempts += 1;
+        next.job.claim = format!("claim-{}", next.job.attempts);
         Ok(Some(next.job.clone()))
     }
 
-    async fn heartbeat(&self, _job_id: &str, _lease: Duration) -> Result<(), String> {
+    async fn heartbeat(&self, job: &Job, _lease: Duration) -> Result<(), QueueError> {
+        self.with_claim(job, |_| ())?;
         self.heartbeats.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 
-    async fn succeed(&self, job_id: &str) -> Result<(), String> {
-        self.with(job_id, |j| j.status = Status::Succeeded)
-    }
-
-    async fn fail(
-        &self,
-        job_id: &str,
-        error: &str,
-        retry_after: Option<Duration>,
-    ) -> Result<(), String> {
-        self.with(job_id, |j| {
-            j.failures.push((error.to_string(), retry_after));
-            match retry_after {
-                Some(delay) => {
-                    j.status = Status::Queued;
-                    j.runnable_at = Instant::now() + delay;
-                }
-                None => j.status = Status::Failed(error.to_string()),
+    async fn settle(&self, job: &Job, outcome: &Outcome) -> Result<(), QueueError> {
+        self.with_claim(job, |j| match outcome {
+            Outcome::Succeeded => j.status = Status::Succeeded,
+            Outcome::Retry { error, after } => {
+                j.failures.push((error.clone(), Some(*after)));
+                j.status = Status::Queued;
+                j.runnable_at = Instant::now() + *after;
             }
-        })
-    }
-
-    async fn release(&self, job_id: &str) -> Result<(), String> {
-        self.with(job_id, |j| {
-            j.status = Status::Queued;
-            j.job.attempts -= 1;
-            j.releases += 1;
+            Outcome::Failed { error } => {
+                j.failures.push((error.clone(), None));
+                j.status = Status::Failed(error.clone());
+            }
+            Outcome::Released => {
+                j.status = Status::Queued;
+                j.job.attempts -= 1;
+                j.releases += 1;
+            }
         })
     }
 }
@@ -136,6 +149,8 @@ pub enum Behaviour {
     Takes(Duration),
     Panics,
     HangsForever,
+    /// Works until its `Cancel` is set, then stops (a build that honours cancellation).
+    RunsUntilCancelled,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -152,6 +167,8 @@ pub struct FakeWork {
     /// (job id, start, end) of every finished index run.
     pub runs: Mutex<Vec<(String, Instant, Instant)>>,
     pub started: AtomicUsize,
+    /// Builds that saw their `Cancel` and stopped.
+    pub cancelled: AtomicUsize,
 }
 
 impl FakeWork {
@@ -200,7 +217,7 @@ impl RepoWork for FakeWork {
         Ok(self.saved.lock().unwrap().get(&repo.0).cloned())
     }
 
-    async fn index(&self, repo: &RepoKey, job: &Job) -> Result<Arc<Snap>, String> {
+    async fn index(&self, repo: &RepoKey, job: &Job, cancel: &Cancel) -> Result<Arc<Snap>, String> {
         self.started.fetch_add(1, Ordering::SeqCst);
         let behaviour = self
             .behaviour
@@ -214,6 +231,13 @@ impl RepoWork for FakeWork {
             Behaviour::Takes(duration) => tokio::time::sleep(duration).await,
             Behaviour::Panics => panic!("boom: grammar bug in {repo}"),
             Behaviour::HangsForever => std::future::pending::<()>().await,
+            Behaviour::RunsUntilCancelled => {
+                while !cancel.is_cancelled() {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                self.cancelled.fetch_add(1, Ordering::SeqCst);
+                return Err("cancelled".into());
+            }
         }
         self.runs
             .lock()

@@ -1,0 +1,503 @@
+//! The behaviour every store backend must show, written once over the store traits.
+//!
+//! Each backend's own tests call [`run_all`] on a fresh, migrated, empty store (SQLite in
+//! `sqlite::tests`; Postgres runs the same suite). Edge cases are named in the tests:
+//! another organization's ids, fenced claims after a lost lease, retries not due yet,
+//! glob and substring symbol patterns with their ranking, an update dropped before commit.
+
+use super::*;
+use crate::engine::model::{FileAnalysis, ImportKind, Reference, ReferenceKind, Symbol};
+use std::time::Duration;
+
+/// Runs every conformance test on `store`.
+pub(crate) async fn run_all(store: &dyn Store) {
+    repositories_are_scoped_to_their_organization(store).await;
+    jobs_are_claimed_once_and_fenced_by_their_token(store).await;
+    retries_wait_and_releases_give_the_attempt_back(store).await;
+    one_repository_runs_one_job_at_a_time(store).await;
+    keys_are_found_revoked_and_counted(store).await;
+    index_updates_are_atomic_and_symbols_follow_the_pattern_rules(store).await;
+}
+
+async fn org(store: &dyn Store, name: &str) -> OrganizationId {
+    store.ensure_organization(name).await.unwrap()
+}
+
+async fn repository(store: &dyn Store, org: &OrganizationId, url: &str) -> Repository {
+    store
+        .create_repository(
+            org,
+            NewRepository {
+                name: url.rsplit('/').next().unwrap().to_string(),
+                git_url: url.to_string(),
+                default_branch: None,
+            },
+        )
+        .await
+        .unwrap()
+}
+
+fn near_now(time: Timestamp) -> bool {
+    let now = Timestamp::now().as_offset_date_time();
+    (now - time.as_offset_date_time()).abs() < ::time::Duration::seconds(60)
+}
+
+async fn repositories_are_scoped_to_their_organization(store: &dyn Store) {
+    let acme = org(store, "acme").await;
+    let other = org(store, "other").await;
+    assert_eq!(
+        org(store, "acme").await,
+        acme,
+        "ensure_organization is idempotent"
+    );
+    let repo = repository(store, &acme, "https://example.com/acme/one").await;
+    assert_eq!(repo.status, RepositoryStatus::Pending);
+    assert!(near_now(repo.created_at));
+    assert_eq!(repo.last_indexed_at, None);
+
+    assert_eq!(
+        store.repository(&acme, &repo.id).await.unwrap(),
+        Some(repo.clone())
+    );
+    assert_eq!(store.repository(&other, &repo.id).await.unwrap(), None);
+    assert!(store.repositories(&other).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .repository_by_url(&acme, "https://example.com/acme/one")
+            .await
+            .unwrap()
+            .map(|r| r.id),
+        Some(repo.id.clone())
+    );
+    assert!(matches!(
+        store
+            .create_repository(
+                &acme,
+                NewRepository {
+                    name: "again".into(),
+                    git_url: "https://example.com/acme/one".into(),
+                    default_branch: None,
+                },
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // The same URL in another organization is another repository.
+    let theirs = repository(store, &other, "https://example.com/acme/one").await;
+    assert_ne!(theirs.id, repo.id);
+
+    assert!(!store.delete_repository(&other, &repo.id).await.unwrap());
+    assert!(store.repository(&acme, &repo.id).await.unwrap().is_some());
+    assert!(store.delete_repository(&acme, &repo.id).await.unwrap());
+    assert_eq!(store.repository_unscoped(&repo.id).await.unwrap(), None);
+    assert!(store.delete_repository(&other, &theirs.id).await.unwrap());
+}
+
+/// Claims until the queue is empty, settling each as succeeded (test isolation).
+async fn drain(store: &dyn Store) {
+    while let Some(claim) = store
+        .claim_job("drain", Duration::from_secs(60))
+        .await
+        .unwrap()
+    {
+        store
+            .finish_job(&claim.job.id, &claim.token, &JobOutcome::Succeeded)
+            .await
+            .unwrap();
+    }
+}
+
+async fn jobs_are_claimed_once_and_fenced_by_their_token(store: &dyn Store) {
+    drain(store).await;
+    let acme = org(store, "acme").await;
+    let other = org(store, "other").await;
+    let repo = repository(store, &acme, "https://example.com/acme/jobs").await;
+    let queued = store
+        .enqueue_job(&repo.id, JobType::FullIndex, Some("main"))
+        .await
+        .unwrap();
+    assert_eq!(queued.status, JobStatus::Queued);
+    assert_eq!(queued.job_type, JobType::FullIndex);
+    assert_eq!(queued.attempts, 0);
+    assert!(near_now(queued.queued_at));
+    assert_eq!(store.job(&other, &queued.id).await.unwrap(), None);
+    assert_eq!(store.queue_depth().await.unwrap().queued, 1);
+
+    // A short lease that lapses: the first worker dies silently.
+    let first = store
+        .claim_job("worker-a", Duration::from_millis(200))
+        .await
+        .unwrap()
+        .expect("a job is claimable");
+    assert_eq!(first.job.id, queued.id);
+    assert_eq!(first.job.status, JobStatus::Running);
+    assert_eq!(first.job.attempts, 1);
+    assert_eq!(first.job.revision.as_deref(), Some("main"));
+    assert!(store
+        .claim_job("worker-b", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_none());
+    store
+        .heartbeat_job(&first.job.id, &first.token, Duration::from_millis(200))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .heartbeat_job(
+                &first.job.id,
+                &ClaimToken::new_random(),
+                Duration::from_secs(1)
+            )
+            .await,
+        Err(StoreError::LeaseLost)
+    ));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let second = store
+        .claim_job("worker-b", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("an expired lease is claimable again");
+    assert_eq!(second.job.id, queued.id);
+    assert_eq!(second.job.attempts, 2);
+    assert_ne!(second.token, first.token);
+
+    // The stale worker can neither extend nor overwrite the new claim.
+    assert!(matches!(
+        store
+            .heartbeat_job(&first.job.id, &first.token, Duration::from_secs(600))
+            .await,
+        Err(StoreError::LeaseLost)
+    ));
+    assert!(matches!(
+        store
+            .finish_job(
+                &first.job.id,
+                &first.token,
+                &JobOutcome::Failed {
+                    error: "stale".into()
+                }
+            )
+            .await,
+        Err(StoreError::LeaseLost)
+    ));
+    let now = store.job(&acme, &queued.id).await.unwrap().unwrap();
+    assert_eq!((now.status, now.error), (JobStatus::Running, None));
+
+    store
+        .finish_job(&second.job.id, &second.token, &JobOutcome::Succeeded)
+        .await
+        .unwrap();
+    let done = store.job(&acme, &queued.id).await.unwrap().unwrap();
+    assert_eq!(done.status, JobStatus::Succeeded);
+    assert!(done.finished_at.is_some_and(near_now));
+    // A settled claim cannot be settled again.
+    assert!(matches!(
+        store
+            .finish_job(&second.job.id, &second.token, &JobOutcome::Succeeded)
+            .await,
+        Err(StoreError::LeaseLost)
+    ));
+    assert_eq!(store.recent_jobs(&acme, 10).await.unwrap()[0].id, queued.id);
+    assert!(store.recent_jobs(&other, 10).await.unwrap().is_empty());
+}
+
+async fn retries_wait_and_releases_give_the_attempt_back(store: &dyn Store) {
+    drain(store).await;
+    let acme = org(store, "acme").await;
+    let repo = repository(store, &acme, "https://example.com/acme/retries").await;
+    let job = store
+        .enqueue_job(&repo.id, JobType::IncrementalUpdate, None)
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(60);
+    let claim = store.claim_job("w", lease).await.unwrap().unwrap();
+    store
+        .finish_job(
+            &job.id,
+            &claim.token,
+            &JobOutcome::Retry {
+                error: "flaky".into(),
+                after: Duration::from_millis(300),
+            },
+        )
+        .await
+        .unwrap();
+    let waiting = store.job(&acme, &job.id).await.unwrap().unwrap();
+    assert_eq!(waiting.status, JobStatus::Queued);
+    assert_eq!(waiting.error.as_deref(), Some("flaky"));
+    assert!(
+        store.claim_job("w", lease).await.unwrap().is_none(),
+        "a retry is not claimable before it is due"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let again = store.claim_job("w", lease).await.unwrap().unwrap();
+    assert_eq!(again.job.attempts, 2);
+    store
+        .finish_job(&job.id, &again.token, &JobOutcome::Released)
+        .await
+        .unwrap();
+    let released = store.job(&acme, &job.id).await.unwrap().unwrap();
+    assert_eq!((released.status, released.attempts), (JobStatus::Queued, 1));
+    let last = store.claim_job("w", lease).await.unwrap().unwrap();
+    store
+        .finish_job(
+            &job.id,
+            &last.token,
+            &JobOutcome::Failed {
+                error: "broken".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let failed = store.job(&acme, &job.id).await.unwrap().unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(failed.error.as_deref(), Some("broken"));
+    assert!(store.queue_depth().await.unwrap().failed_recent >= 1);
+}
+
+async fn one_repository_runs_one_job_at_a_time(store: &dyn Store) {
+    drain(store).await;
+    let acme = org(store, "acme").await;
+    let one = repository(store, &acme, "https://example.com/acme/serial-1").await;
+    let two = repository(store, &acme, "https://example.com/acme/serial-2").await;
+    for repo in [&one, &one, &two] {
+        store
+            .enqueue_job(&repo.id, JobType::FullIndex, None)
+            .await
+            .unwrap();
+    }
+    let lease = Duration::from_secs(60);
+    let a = store.claim_job("w", lease).await.unwrap().unwrap();
+    let b = store.claim_job("w", lease).await.unwrap().unwrap();
+    assert_ne!(a.job.repository_id, b.job.repository_id);
+    assert!(store.claim_job("w", lease).await.unwrap().is_none());
+    assert_eq!(store.queue_depth().await.unwrap().running, 2);
+    for claim in [a, b] {
+        store
+            .finish_job(&claim.job.id, &claim.token, &JobOutcome::Succeeded)
+            .await
+            .unwrap();
+    }
+    drain(store).await;
+}
+
+async fn keys_are_found_revoked_and_counted(store: &dyn Store) {
+    let acme = org(store, "acme").await;
+    let other = org(store, "other").await;
+    let before = store.count_keys().await.unwrap();
+    let key = ApiKeyRecord {
+        key_id: "conformancekey".into(),
+        organization_id: acme.0.clone(),
+        name: "ci".into(),
+        tier: Tier::Solo,
+        key_hash: "00".repeat(32),
+        is_admin: false,
+        usage_count: 0,
+        last_used_at: None,
+        expires_at: None,
+        revoked_at: None,
+        created_at: Timestamp::now(),
+    };
+    store.create_key(&acme, &key).await.unwrap();
+    assert_eq!(store.count_keys().await.unwrap(), before + 1);
+    let found = store.key("conformancekey").await.unwrap().unwrap();
+    assert_eq!((found.tier, found.name.as_str()), (Tier::Solo, "ci"));
+    assert!(store.keys(&other).await.unwrap().is_empty());
+    store
+        .record_key_usage(&[("conformancekey".into(), 3)])
+        .await
+        .unwrap();
+    let used = store.key("conformancekey").await.unwrap().unwrap();
+    assert_eq!(used.usage_count, 3);
+    assert!(used.last_used_at.is_some_and(near_now));
+    assert!(!store.revoke_key(&other, "conformancekey").await.unwrap());
+    assert!(store.revoke_key(&acme, "conformancekey").await.unwrap());
+    let revoked = store.key("conformancekey").await.unwrap().unwrap();
+    assert!(revoked.revoked_at.is_some_and(near_now));
+    assert!(store.key("nosuchkey").await.unwrap().is_none());
+}
+
+fn file(path: &str, symbols: &[(&str, &str, u32)], references: &[(&str, u32)]) -> FileUpdate {
+    FileUpdate {
+        file: FileRecord {
+            path: path.to_string(),
+            content_hash: format!("{:040x}", path.len()),
+            language: Some("rust".into()),
+            size_bytes: 100,
+            skipped: None,
+        },
+        analysis: FileAnalysis {
+            symbols: symbols
+                .iter()
+                .map(|(name, kind, line)| Symbol {
+                    name: name.to_string(),
+                    kind: kind.to_string(),
+                    line_start: *line,
+                    line_end: *line + 1,
+                })
+                .collect(),
+            references: references
+                .iter()
+                .map(|(name, line)| Reference {
+                    name: name.to_string(),
+                    kind: ReferenceKind::Call,
+                    line: *line,
+                    column: 5,
+                })
+                .collect(),
+            imports: Vec::new(),
+        },
+        imports: vec![ResolvedImport {
+            spec: "./lib".into(),
+            kind: ImportKind::Path,
+            line: 1,
+            targets: if path == "src/main.rs" {
+                vec!["src/lib.rs".into()]
+            } else {
+                Vec::new()
+            },
+        }],
+    }
+}
+
+async fn names(store: &dyn Store, org: &OrganizationId, pattern: &str) -> Vec<String> {
+    store
+        .search_symbols(
+            org,
+            &SymbolQuery {
+                pattern: SymbolPattern::parse(pattern).unwrap(),
+                kind: None,
+                repository: None,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|hit| hit.name)
+        .collect()
+}
+
+async fn index_updates_are_atomic_and_symbols_follow_the_pattern_rules(store: &dyn Store) {
+    let acme = org(store, "acme").await;
+    let other = org(store, "other").await;
+    let repo = repository(store, &acme, "https://example.com/acme/records").await;
+
+    // An update dropped before commit leaves nothing behind.
+    let mut dropped = store.begin_update(&repo.id).await.unwrap();
+    dropped
+        .upsert_files(&[file("src/gone.rs", &[("gone", "function", 1)], &[])])
+        .await
+        .unwrap();
+    drop(dropped);
+    assert!(store.files(&repo.id).await.unwrap().is_empty());
+
+    let mut update = store.begin_update(&repo.id).await.unwrap();
+    update
+        .upsert_files(&[
+            file(
+                "src/lib.rs",
+                &[
+                    ("get_user", "function", 1),
+                    ("get_group", "function", 3),
+                    ("set_user", "function", 5),
+                    ("ParseError", "struct", 7),
+                    ("parse_args", "function", 9),
+                    ("reparse", "function", 11),
+                    ("parse", "function", 13),
+                    ("a%b_c", "function", 15),
+                ],
+                &[],
+            ),
+            file(
+                "src/main.rs",
+                &[("main", "function", 1)],
+                &[("get_user", 2)],
+            ),
+        ])
+        .await
+        .unwrap();
+    update.commit("0123456789abcdef").await.unwrap();
+    let committed = store.repository(&acme, &repo.id).await.unwrap().unwrap();
+    assert_eq!(committed.status, RepositoryStatus::Ready);
+    assert_eq!(
+        committed.last_indexed_commit.as_deref(),
+        Some("0123456789abcdef")
+    );
+    assert!(committed.last_indexed_at.is_some_and(near_now));
+    assert_eq!(store.files(&repo.id).await.unwrap().len(), 2);
+
+    // The rules of `SymbolPattern`.
+    assert_eq!(
+        names(store, &acme, "parse").await,
+        ["parse", "ParseError", "parse_args", "reparse"]
+    );
+    assert_eq!(names(store, &acme, "PARSE").await[0], "parse");
+    assert_eq!(
+        names(store, &acme, "get_*").await,
+        ["get_user", "get_group"]
+    );
+    assert_eq!(
+        names(store, &acme, "*_user").await,
+        ["get_user", "set_user"]
+    );
+    assert_eq!(
+        names(store, &acme, "?et_user").await,
+        ["get_user", "set_user"]
+    );
+    assert_eq!(names(store, &acme, "*error").await, ["ParseError"]);
+    assert_eq!(names(store, &acme, "a%b_c").await, ["a%b_c"]);
+    assert!(names(store, &acme, "a_b%c").await.is_empty());
+    assert!(names(store, &acme, "get")
+        .await
+        .contains(&"get_user".to_string()));
+    assert!(names(store, &other, "get").await.is_empty());
+
+    let uses = store
+        .find_references(&acme, "get_user", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(uses.len(), 1);
+    assert_eq!((uses[0].path.as_str(), uses[0].line), ("src/main.rs", 2));
+    assert!(store
+        .find_references(&other, "get_user", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let edges = store
+        .edges(
+            &repo.id,
+            &["src/main.rs".to_string()],
+            EdgeDirection::Dependencies,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        edges,
+        [("src/main.rs".to_string(), "src/lib.rs".to_string())]
+    );
+    let in_file = store
+        .symbols_in_file(&repo.id, "src/main.rs")
+        .await
+        .unwrap();
+    assert_eq!(in_file.len(), 1);
+
+    // A second run deletes a file with its records.
+    let mut update = store.begin_update(&repo.id).await.unwrap();
+    update
+        .delete_files(&["src/main.rs".to_string()])
+        .await
+        .unwrap();
+    update.commit("fedcba9876543210").await.unwrap();
+    assert!(store
+        .find_references(&acme, "get_user", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let recent = store.recent_files(&repo.id, 10).await.unwrap();
+    assert_eq!(recent.len(), 1);
+    assert!(near_now(recent[0].1));
+    store.delete_repository(&acme, &repo.id).await.unwrap();
+}
