@@ -7,7 +7,6 @@ use super::KotaMcp;
 use crate::answers::{
     self, CodeSearchBody, CodeSearchResponse, DependenciesBody, ReferencesBody, SymbolSearchBody,
 };
-use crate::http::caller::Caller;
 use crate::service::{ChangeImpact, FileView, RecentFile, RepositoryView, ServiceError};
 use crate::store::JobRecord;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -161,32 +160,6 @@ fn non_empty(value: Option<String>) -> Option<String> {
     value
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
-}
-
-impl KotaMcp {
-    /// A repository id from an id or a name / git URL among the caller's repositories.
-    async fn repository_id(&self, caller: &Caller, selector: &str) -> Result<String, String> {
-        let selector = selector.trim();
-        if selector.is_empty() {
-            return Err("invalid arguments: repository is empty".into());
-        }
-        if crate::store::RepositoryId::parse(selector).is_some() {
-            return Ok(selector.to_string());
-        }
-        let all = self
-            .service
-            .repositories(&caller.org)
-            .await
-            .map_err(tool_error)?;
-        let mut matching = all.into_iter().filter(|r| r.repository.is_named(selector));
-        match (matching.next(), matching.next()) {
-            (Some(one), None) => Ok(one.repository.id.0),
-            (Some(_), Some(_)) => Err(format!(
-                "invalid arguments: {selector:?} names several repositories: use an id"
-            )),
-            _ => Err("not found: repository".into()),
-        }
-    }
 }
 
 #[tool_router]
@@ -399,10 +372,18 @@ impl KotaMcp {
         Parameters(args): Parameters<RepositoryArg>,
     ) -> Result<Json<IndexOut>, String> {
         let caller = self.caller(&extensions)?;
-        let id = self.repository_id(&caller, &args.repository).await?;
+        // Unlike the other tools, this one has always trimmed its selector and named an
+        // empty one as such; clients keep seeing that.
+        let selector =
+            non_empty(Some(args.repository)).ok_or("invalid arguments: repository is empty")?;
+        let repository = self
+            .service
+            .select(&caller.org, &selector)
+            .await
+            .map_err(tool_error)?;
         let job = self
             .service
-            .index_repository(&caller.org, &id)
+            .index_repository(&caller.org, &repository.id.0)
             .await
             .map_err(tool_error)?;
         Ok(Json(IndexOut {
