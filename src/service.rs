@@ -164,7 +164,7 @@ impl Service {
     }
 
     /// Resolves a repository selector (id, or name / git URL among the org's).
-    async fn select(&self, org: &OrganizationId, selector: &str) -> ServiceResult<Repository> {
+    pub async fn select(&self, org: &OrganizationId, selector: &str) -> ServiceResult<Repository> {
         if let Some(id) = RepositoryId::parse(selector) {
             return self
                 .store

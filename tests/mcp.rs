@@ -10,6 +10,8 @@
 //!     unknown repository id is a not-found tool error;
 //!   - the official Python SDK (`mcp` 2.x, tests/mcp_client.py) lists the ten tools and
 //!     calls search_code (with `query` and with `term`), search_symbols, find_references.
+//!   - index_repository takes an id, a name (padded or not) or the git URL, and answers an
+//!     empty, unknown, another tenant's or ambiguous selector with its exact message.
 //! - `mcp_over_stdio`: `kotadb mcp --stdio` answers initialize, tools/list and search_code.
 //!
 //! The Python client runs in a venv under `target/mcp-venv`, created on first use
@@ -486,6 +488,57 @@ fn mcp_over_http() {
         unknown["text"].to_string().contains("not found"),
         "{unknown}"
     );
+
+    // index_repository resolves its selector like every repository argument (id, name or
+    // git URL among the caller's repositories, an ambiguous name refused), trimmed.
+    let index = |key: &str, selector: &str| {
+        call_tool(
+            &server,
+            key,
+            "index_repository",
+            json!({"repository": selector}),
+        )
+    };
+    for selector in [repository_id.as_str(), "  repo  ", git_url.as_str()] {
+        let result = index(&admin, selector);
+        assert_ne!(result["isError"], true, "{selector:?}: {result}");
+        let queued = &result["structuredContent"];
+        assert_eq!(queued["repository_id"], repository_id.as_str(), "{result}");
+        assert_eq!(queued["status"], "queued", "{result}");
+        assert!(queued["job_id"].as_str().is_some_and(|j| !j.is_empty()));
+    }
+    let refused = |key: &str, selector: &str, message: &str| {
+        let result = index(key, selector);
+        assert_eq!(result["isError"], true, "{selector:?}: {result}");
+        assert_eq!(tool_error_text(&result), message, "{selector:?}");
+    };
+    refused(&admin, "   ", "invalid arguments: repository is empty");
+    refused(&admin, "no-such-repo", "not found: repository");
+    refused(
+        &admin,
+        "00000000-0000-4000-8000-000000000000",
+        "not found: repository",
+    );
+    refused(&other, &repository_id, "not found: repository");
+    refused(&other, "repo", "not found: repository");
+    let twin_url = remotes.publish(&repo, "twin");
+    let reply = server.post(
+        "/api/v1/repositories",
+        &admin,
+        &json!({"git_url": twin_url, "name": "repo"}),
+    );
+    assert_eq!(
+        reply.status, 201,
+        "second repository named repo: {}",
+        reply.body
+    );
+    refused(
+        &admin,
+        " repo ",
+        r#"invalid arguments: "repo" names several repositories: use an id"#,
+    );
+    let result = index(&admin, &repository_id);
+    assert_ne!(result["isError"], true, "by id despite the twin: {result}");
 }
 
 const TOOL_NAMES: [&str; 10] = [
