@@ -69,7 +69,7 @@ pub struct IndexSettings {
 impl Default for IndexSettings {
     fn default() -> Self {
         IndexSettings {
-            max_file_bytes: 20 << 20,
+            max_file_bytes: crate::settings::DEFAULT_MAX_FILE_BYTES,
             max_parse_bytes: 2 << 20,
             segment_bytes: 512 << 20,
             threads: 0,

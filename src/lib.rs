@@ -11,13 +11,13 @@
 
 pub mod answers;
 pub mod cli;
-pub mod config;
 pub mod engine;
 pub mod http;
 pub mod indexer;
 pub mod keys;
 pub mod layout;
 pub mod service;
+pub mod settings;
 pub mod store;
 pub mod work;
 

@@ -3,13 +3,14 @@
 pub mod serve;
 
 use crate::answers::{self, CodeSearchBody};
-use crate::config::Config;
 use crate::engine::git::Source;
 use crate::engine::parse::Analyzer;
-use crate::engine::search::CompiledSearch;
-use crate::indexer::{IndexSettings, Indexer, Progress};
+use crate::indexer::{Indexer, Progress};
+use crate::service::{Service, ServiceSettings, Workers};
+use crate::settings::{ServeSettings, Settings};
+use crate::store::prelude::*;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{NewRepository, OrganizationId, Repository, RepositoryId, Store};
+use crate::store::{NewRepository, OrganizationId};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub config: Config,
+    pub config: Settings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -30,14 +31,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service: REST, MCP, /health, /metrics, and the indexing workers.
-    Serve(serve::ServeArgs),
+    Serve(ServeSettings),
     /// Serve the MCP tools over stdio for a local agent.
     Mcp {
         /// Speak MCP on stdin/stdout (the only transport of this command).
         #[arg(long)]
         stdio: bool,
         #[command(flatten)]
-        serve: serve::ServeArgs,
+        serve: ServeSettings,
     },
     /// Manage API keys.
     #[command(subcommand)]
@@ -162,8 +163,8 @@ macro_rules! outln {
 }
 
 /// Opens the configured database.
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(url) = &config.database_url {
+pub async fn open_store(config: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = config.database_url.as_ref().map(|u| u.expose()) {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             bail!("Postgres (DATABASE_URL) is not supported by this build yet; unset DATABASE_URL to use the embedded database");
         }
@@ -223,28 +224,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
             json,
         } => {
-            let store = open_store(&config).await?;
-            let chosen = select_repositories(store.as_ref(), repository.as_deref()).await?;
-            let scope = if repository.is_some() {
-                chosen.first().map(|r| r.id.clone())
-            } else {
-                None
+            let service = local_service(&config).await?;
+            let body = answers::ReferencesBody {
+                symbol,
+                repository,
+                limit: Some(limit.clamp(1, answers::MAX_RECORD_LIMIT)),
             };
-            let results = store
-                .find_references(
-                    &OrganizationId::local(),
-                    &symbol,
-                    scope.as_ref(),
-                    limit.clamp(1, 100_000),
-                )
+            let response = service
+                .find_references(&OrganizationId::local(), &body)
                 .await?;
             if json {
-                outln!(
-                    "{}",
-                    serde_json::to_string(&answers::ReferencesResponse { results })?
-                );
+                outln!("{}", serde_json::to_string(&response)?);
             } else {
-                for r in results {
+                for r in response.results {
                     outln!("{}:{}:{}\t{}", r.path, r.line, r.column, r.kind);
                 }
             }
@@ -257,13 +249,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             depth,
             json,
         } => {
-            let store = open_store(&config).await?;
-            let chosen = select_repositories(store.as_ref(), repository.as_deref()).await?;
-            let [repository] = chosen.as_slice() else {
-                bail!(
-                    "{} repositories are indexed: name one with --repository",
-                    chosen.len()
-                );
+            let service = local_service(&config).await?;
+            let org = OrganizationId::local();
+            let repository = match repository {
+                Some(selector) => selector,
+                None => {
+                    let all = service.repositories(&org).await?;
+                    let [only] = all.as_slice() else {
+                        bail!(
+                            "{} repositories are indexed: name one with --repository",
+                            all.len()
+                        );
+                    };
+                    only.repository.id.0.clone()
+                }
             };
             let direction: answers::Direction = serde_json::from_value(serde_json::Value::String(
                 direction.clone(),
@@ -273,14 +272,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     "--direction must be dependencies, dependents or both, not {direction:?}"
                 )
             })?;
-            let response = answers::search_dependencies(
-                store.as_ref(),
-                &repository.id,
-                &path,
+            let body = answers::DependenciesBody {
+                repository,
+                path,
                 direction,
                 depth,
-            )
-            .await?;
+            };
+            let response = service.dependencies(&org, &body).await?;
             if json {
                 outln!("{}", serde_json::to_string(&response)?);
             } else {
@@ -327,7 +325,7 @@ impl Progress for Bar {
 }
 
 async fn index(
-    config: &Config,
+    config: &Settings,
     input: &str,
     name: Option<String>,
     branch: Option<String>,
@@ -353,10 +351,7 @@ async fn index(
         }
     };
     let analyzer = Arc::new(Analyzer::new());
-    let settings = IndexSettings {
-        max_file_bytes: config.max_file_bytes,
-        ..IndexSettings::default()
-    };
+    let settings = config.index(0);
     let indexer = Indexer::new(Arc::clone(&store), analyzer, config.data(), settings)?;
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let bar = indicatif::ProgressBar::new(0);
@@ -410,29 +405,25 @@ async fn index(
     Ok(())
 }
 
-/// Finds repositories by id, name or URL; all of the org's when `selector` is None.
-async fn select_repositories(
-    store: &dyn Store,
-    selector: Option<&str>,
-) -> anyhow::Result<Vec<Repository>> {
-    let all = store.repositories(&OrganizationId::local()).await?;
-    let Some(selector) = selector else {
-        return Ok(all);
-    };
-    let id = RepositoryId::parse(selector);
-    let chosen: Vec<Repository> = all
-        .into_iter()
-        .filter(|r| Some(&r.id) == id.as_ref() || r.is_named(selector))
-        .collect();
-    if chosen.is_empty() {
-        bail!("unknown repository {selector:?}");
-    }
-    Ok(chosen)
+/// The service's operations for the CLI's read commands: the same code REST and MCP
+/// run, on the saved snapshots, without workers.
+async fn local_service(config: &Settings) -> anyhow::Result<Service> {
+    Ok(Service::new(
+        open_store(config).await?,
+        Workers::None,
+        ServiceSettings {
+            git_base: crate::engine::url_policy::GitBase::parse(&config.git_base_url)?,
+            public_url: String::new(),
+            webhook_key: crate::settings::Secret::new(""),
+        },
+        config.data(),
+        None,
+    ))
 }
 
-async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
-    let repositories = select_repositories(store.as_ref(), args.repository.as_deref()).await?;
+async fn search(config: &Settings, args: SearchArgs) -> anyhow::Result<()> {
+    let service = local_service(config).await?;
+    let org = OrganizationId::local();
     if args.symbols {
         let body = answers::SymbolSearchBody {
             pattern: args.query.clone(),
@@ -440,22 +431,11 @@ async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
             repository: args.repository.clone(),
             limit: Some(u32::try_from(args.limit).unwrap_or(u32::MAX)),
         };
-        let scope = if args.repository.is_some() {
-            repositories.first().map(|r| r.id.clone())
-        } else {
-            None
-        };
-        let query = body.to_query(scope)?;
-        let results = store
-            .search_symbols(&OrganizationId::local(), &query)
-            .await?;
+        let response = service.search_symbols(&org, &body).await?;
         if args.json {
-            outln!(
-                "{}",
-                serde_json::to_string(&answers::SymbolSearchResponse { results })?
-            );
+            outln!("{}", serde_json::to_string(&response)?);
         } else {
-            for s in results {
+            for s in response.results {
                 outln!(
                     "{}:{}-{}\t{}\t{}",
                     s.path,
@@ -477,14 +457,7 @@ async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
         language: args.language,
         limit: args.limit,
     };
-    let compiled = CompiledSearch::new(&body.to_request())?;
-    let mut snapshots = Vec::with_capacity(repositories.len());
-    for repository in &repositories {
-        let dir = config.data().index(&repository.id);
-        let snapshot = crate::engine::snapshot::Snapshot::load(&dir)?.map(Arc::new);
-        snapshots.push((repository.id.clone(), snapshot));
-    }
-    let response = answers::search_code(&compiled, &snapshots, None)?;
+    let response = service.search_code(&org, &body).await?;
     if args.json {
         outln!("{}", serde_json::to_string(&response)?);
     } else {
@@ -509,7 +482,7 @@ async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+async fn keys(config: &Settings, command: KeysCommand) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     match command {
         KeysCommand::Create { tier, org, name } => {

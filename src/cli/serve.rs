@@ -1,78 +1,18 @@
 //! `kotadb serve` and `kotadb mcp --stdio`: wiring the store, engine, actors and HTTP
 //! together, and shutting down in order.
 
-use crate::config::Config;
 use crate::engine::parse::Analyzer;
 use crate::http::{self, auth, mcp, metrics, AppState, HttpSettings};
-use crate::indexer::{IndexSettings, Indexer};
-use crate::service::{Service, ServiceSettings};
-use crate::store::{OrganizationId, Store, Tier};
+use crate::indexer::Indexer;
+use crate::service::{Service, ServiceSettings, Workers};
+use crate::settings::{Secret, ServeSettings, Settings};
+use crate::store::prelude::*;
+use crate::store::{OrganizationId, Tier};
 use crate::work::{EngineWork, StoreQueue};
 use anyhow::Context;
-use kotadb_actors::{Actors, ActorsConfig};
+use kotadb_actors::Actors;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// `kotadb serve` settings (names in CONTRACT.md).
-#[derive(Debug, Clone, clap::Args)]
-pub struct ServeArgs {
-    #[arg(long, env = "PORT", default_value_t = 8080)]
-    pub port: u16,
-    #[arg(long, env = "KOTADB_BIND", default_value = "127.0.0.1")]
-    pub bind: String,
-    /// Origins allowed to call /mcp from a browser (comma-separated).
-    #[arg(
-        long,
-        env = "KOTA_ALLOWED_ORIGINS",
-        value_delimiter = ',',
-        default_value = "http://localhost:*,http://127.0.0.1:*,http://[::1]:*"
-    )]
-    pub allowed_origins: Vec<String>,
-    /// Host names the service answers to besides loopback (set behind a proxy).
-    #[arg(long, env = "KOTADB_ALLOWED_HOSTS", value_delimiter = ',')]
-    pub allowed_hosts: Vec<String>,
-    /// Base of URLs handed out (webhook URLs); default http://BIND:PORT.
-    #[arg(long, env = "KOTADB_PUBLIC_URL")]
-    pub public_url: Option<String>,
-    #[arg(long, env = "KOTA_RATE_LIMIT_FREE_PER_HOUR", default_value_t = 1_000)]
-    pub rate_free: u64,
-    #[arg(long, env = "KOTA_RATE_LIMIT_SOLO_PER_HOUR", default_value_t = 5_000)]
-    pub rate_solo: u64,
-    #[arg(long, env = "KOTA_RATE_LIMIT_TEAM_PER_HOUR", default_value_t = 25_000)]
-    pub rate_team: u64,
-    #[arg(long, env = "KOTADB_JOB_LEASE_SECS", default_value_t = 60)]
-    pub job_lease_secs: u64,
-    /// Server key from which webhook secrets are derived (default: DATA_DIR/webhook.key).
-    #[arg(long, env = "KOTADB_WEBHOOK_KEY", hide_env_values = true)]
-    pub webhook_key: Option<String>,
-    /// Requests handled at once; more get 503 immediately.
-    #[arg(long, env = "KOTADB_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
-    pub max_concurrent_requests: usize,
-    #[arg(long, env = "KOTADB_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
-    pub request_timeout_secs: u64,
-    #[arg(long, env = "KOTADB_MAX_BODY_BYTES", default_value_t = 1 << 20)]
-    pub max_body_bytes: usize,
-    /// Repository indexing jobs run at once.
-    #[arg(long, env = "KOTADB_MAX_CONCURRENT_JOBS", default_value_t = 2)]
-    pub max_concurrent_jobs: usize,
-    /// Attempts before a failing job fails for good.
-    #[arg(long, env = "KOTADB_JOB_MAX_ATTEMPTS", default_value_t = 3)]
-    pub job_max_attempts: u32,
-    /// First retry delay in milliseconds (doubles per attempt).
-    #[arg(long, env = "KOTADB_JOB_BACKOFF_MS", default_value_t = 1_000)]
-    pub job_backoff_ms: u64,
-    /// Threads that parse files while indexing (default: all cores but one, so searches
-    /// always have a core; `kotadb index` uses every core).
-    #[arg(long, env = "KOTADB_INDEX_THREADS")]
-    pub index_threads: Option<usize>,
-    /// Memory for decompressed index blocks shared by searches, in MiB.
-    #[arg(long, env = "KOTADB_TEXT_CACHE_MB", default_value_t = 256)]
-    pub text_cache_mb: u64,
-    /// Fault injection for crash-isolation tests: indexing a repository whose URL
-    /// contains this text panics. Never set it in production.
-    #[arg(long, env = "KOTADB_FAULT_PANIC_ON", hide = true)]
-    pub fault_panic_on: Option<String>,
-}
+use std::time::Duration;
 
 /// The parts a running service is made of.
 pub struct Parts {
@@ -85,26 +25,18 @@ pub struct Parts {
 /// Builds the service: the writer lock (refused at once when another process writes the
 /// data directory), store, engine, actors. `holder` names this process in that refusal.
 pub async fn build(
-    config: &Config,
-    args: &ServeArgs,
+    config: &Settings,
+    args: &ServeSettings,
     public_url: String,
     holder: &str,
 ) -> anyhow::Result<Parts> {
     let lock = config.data().lock_for_writing(holder)?;
     let store = super::open_store(config).await?;
-    let analyzer = Arc::new(Analyzer::new());
-    let settings = IndexSettings {
-        max_file_bytes: config.max_file_bytes,
-        threads: args.index_threads.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
-        }),
-        ..IndexSettings::default()
-    };
     let indexer = Arc::new(Indexer::new(
         Arc::clone(&store),
-        analyzer,
+        Arc::new(Analyzer::new()),
         config.data(),
-        settings,
+        config.index(args.index_threads()),
     )?);
     let work = Arc::new(EngineWork {
         indexer,
@@ -113,33 +45,22 @@ pub async fn build(
     let queue = Arc::new(StoreQueue {
         store: Arc::clone(&store),
     });
-    let actors_config = ActorsConfig {
-        lease: Duration::from_secs(args.job_lease_secs.max(3)),
-        max_concurrent_jobs: args.max_concurrent_jobs.max(1),
-        max_attempts: args.job_max_attempts.max(1),
-        backoff_base: Duration::from_millis(args.job_backoff_ms.max(1)),
-        worker_id: format!("kotadb-{}", std::process::id()),
-        ..ActorsConfig::default()
-    };
-    let actors = Actors::start(work, queue, actors_config)
+    let actors = Actors::start(work, queue, args.actors(crate::settings::worker_id()))
         .await
         .context("starting the actors")?;
-    let webhook_key = webhook_key(config, args)?;
-    let service = Arc::new(Service {
-        store: Arc::clone(&store),
-        text_cache: Arc::new(crate::engine::segment::TextCache::new(
-            args.text_cache_mb << 20,
-        )),
-        lookups: Default::default(),
-        actors,
-        settings: ServiceSettings {
+    let service = Arc::new(Service::new(
+        Arc::clone(&store),
+        Workers::Actors(actors),
+        ServiceSettings {
             git_base: crate::engine::url_policy::GitBase::parse(&config.git_base_url)?,
             public_url,
-            webhook_key,
+            webhook_key: webhook_key(config, args)?,
         },
-        data: config.data(),
-        started: Instant::now(),
-    });
+        config.data(),
+        Some(Arc::new(crate::engine::segment::TextCache::new(
+            args.text_cache_mb << 20,
+        ))),
+    ));
     Ok(Parts {
         service,
         store,
@@ -149,13 +70,13 @@ pub async fn build(
 
 /// The server key for webhook secrets: from the environment, else a random key kept in
 /// the data directory (created once, readable by the owner only).
-fn webhook_key(config: &Config, args: &ServeArgs) -> anyhow::Result<Vec<u8>> {
+fn webhook_key(config: &Settings, args: &ServeSettings) -> anyhow::Result<Secret> {
     if let Some(key) = &args.webhook_key {
-        return Ok(key.as_bytes().to_vec());
+        return Ok(key.clone());
     }
     let path = config.data().webhook_key();
-    if let Ok(existing) = std::fs::read(&path) {
-        return Ok(existing);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(Secret::new(existing));
     }
     std::fs::create_dir_all(&config.data_dir)?;
     let mut bytes = [0u8; 32];
@@ -167,7 +88,7 @@ fn webhook_key(config: &Config, args: &ServeArgs) -> anyhow::Result<Vec<u8>> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     }
-    Ok(key.into_bytes())
+    Ok(Secret::new(key))
 }
 
 async fn shutdown_signal() {
@@ -192,7 +113,7 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: no new jobs are claimed; running ones finish or are released");
 }
 
-pub async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(config: &Settings, args: ServeSettings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind((args.bind.as_str(), args.port))
         .await
         .with_context(|| format!("binding {}:{}", args.bind, args.port))?;
@@ -267,15 +188,11 @@ pub async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
                 .collect(),
         },
     };
-    let limits = auth::TierLimits {
-        free: args.rate_free,
-        solo: args.rate_solo,
-        team: args.rate_team,
-    };
+    let limits = args.tier_limits();
     let auth = Arc::new(auth::Auth::new(
         Arc::clone(&store),
         limits,
-        Duration::from_secs(30),
+        crate::settings::DEFAULT_KEY_CACHE_TTL,
     ));
     let state = AppState {
         service: Arc::clone(&service),
@@ -298,11 +215,7 @@ pub async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     flusher.abort();
-    let released = service
-        .actors
-        .clone()
-        .shutdown(Duration::from_secs(10))
-        .await;
+    let released = stop_workers(&service).await;
     if !released.is_empty() {
         tracing::info!(
             jobs = released.len(),
@@ -315,8 +228,16 @@ pub async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Stops claiming jobs, gives running ones 10 s, releases the rest; their ids.
+async fn stop_workers(service: &Service) -> Vec<String> {
+    match service.actors() {
+        Some(actors) => actors.clone().shutdown(Duration::from_secs(10)).await,
+        None => Vec::new(),
+    }
+}
+
 /// `kotadb mcp --stdio`: the same tools for a local agent, as the local organization.
-pub async fn mcp_stdio(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn mcp_stdio(config: &Settings, args: ServeSettings) -> anyhow::Result<()> {
     let public_url = args
         .public_url
         .clone()
@@ -328,11 +249,7 @@ pub async fn mcp_stdio(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         lock,
     } = build(config, &args, public_url, &holder).await?;
     let result = mcp::serve_stdio(Arc::clone(&service)).await;
-    let _ = service
-        .actors
-        .clone()
-        .shutdown(Duration::from_secs(10))
-        .await;
+    stop_workers(&service).await;
     store.close().await;
     drop(lock);
     result

@@ -33,11 +33,7 @@ pub struct TierLimits {
 
 impl Default for TierLimits {
     fn default() -> Self {
-        TierLimits {
-            free: 1_000,
-            solo: 5_000,
-            team: 25_000,
-        }
+        crate::settings::DEFAULT_TIER_LIMITS
     }
 }
 

@@ -6,19 +6,12 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Serialize;
-use std::time::{Duration, Instant};
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DatabaseHealth {
     pub backend: &'static str,
     pub status: &'static str,
     pub latency_ms: f64,
-}
-
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct ParkedRepository {
-    pub repository_id: String,
-    pub reason: String,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -31,51 +24,35 @@ pub struct Health {
     pub database: DatabaseHealth,
     pub queue: crate::store::QueueDepth,
     pub running_jobs: usize,
-    pub parked_repositories: Vec<ParkedRepository>,
+    pub parked_repositories: Vec<crate::service::ParkedRepository>,
 }
 
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let service = &state.service;
-    let started = Instant::now();
-    let ping = tokio::time::timeout(Duration::from_secs(2), service.store.ping()).await;
-    let latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-    let database_ok = matches!(ping, Ok(Ok(())));
-    let queue = if database_ok {
-        service.store.queue_depth().await.unwrap_or_default()
-    } else {
-        Default::default()
-    };
-    let parked: Vec<ParkedRepository> = service
-        .actors
-        .parked()
-        .into_iter()
-        .map(|(repo, reason)| ParkedRepository {
-            repository_id: repo.0,
-            reason,
-        })
-        .collect();
+    let report = state.service.health().await;
+    let database_ok = report.database_latency.is_some();
     let status = if !database_ok {
         "unhealthy"
-    } else if !parked.is_empty() || queue.failed_recent > 0 {
+    } else if !report.parked.is_empty() || report.queue.failed_recent > 0 {
         "degraded"
     } else {
         "ok"
     };
+    let latency_ms = report
+        .database_latency
+        .map_or(0.0, |d| (d.as_secs_f64() * 1e6).round() / 1e3);
     let body = Health {
         status,
         version: env!("CARGO_PKG_VERSION"),
-        timestamp: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        uptime_seconds: service.started.elapsed().as_secs(),
+        timestamp: crate::store::Timestamp::now().to_text(),
+        uptime_seconds: report.uptime.as_secs(),
         database: DatabaseHealth {
-            backend: service.store.backend(),
+            backend: report.backend,
             status: if database_ok { "ok" } else { "unreachable" },
             latency_ms,
         },
-        queue,
-        running_jobs: service.actors.running_jobs(),
-        parked_repositories: parked,
+        queue: report.queue,
+        running_jobs: report.running_jobs,
+        parked_repositories: report.parked,
     };
     let code = if database_ok {
         StatusCode::OK
@@ -87,7 +64,8 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let service = &state.service;
-    let queue = service.store.queue_depth().await.unwrap_or_default();
+    let report = service.health().await;
+    let queue = report.queue;
     let gauges = [
         (
             "kotadb_jobs_queued",
@@ -107,17 +85,17 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         (
             "kotadb_actor_restarts",
             "Repository actor restarts since start.",
-            service.actors.restarts() as f64,
+            report.restarts as f64,
         ),
         (
             "kotadb_repositories_parked",
             "Repositories parked after repeated crashes.",
-            service.actors.parked().len() as f64,
+            report.parked.len() as f64,
         ),
         (
             "kotadb_uptime_seconds",
             "Seconds since start.",
-            service.started.elapsed().as_secs_f64(),
+            report.uptime.as_secs_f64(),
         ),
         (
             "kotadb_snapshot_lookups",

@@ -1,0 +1,182 @@
+//! Registering, listing, deleting and re-indexing repositories; their jobs.
+
+use super::*;
+use crate::engine::git::Source;
+use crate::store::{JobRecord, JobType, NewRepository};
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+
+/// A registered repository as the API shows it.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct RepositoryView {
+    #[serde(flatten)]
+    pub repository: Repository,
+    pub webhook_url: String,
+}
+
+/// The reply to registering a repository: the webhook secret is shown here only.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct CreatedRepository {
+    #[serde(flatten)]
+    pub repository: RepositoryView,
+    pub webhook_secret: String,
+    pub job_id: String,
+}
+
+impl Service {
+    fn view(&self, r: &Repository) -> RepositoryView {
+        RepositoryView {
+            repository: r.clone(),
+            webhook_url: format!(
+                "{}/webhooks/github/{}",
+                self.settings.public_url.trim_end_matches('/'),
+                r.id
+            ),
+        }
+    }
+
+    /// The webhook secret of a repository: HMAC(server key, repository id), so it can be
+    /// recomputed to verify signatures and rotated by rotating the server key.
+    pub fn webhook_secret(&self, id: &RepositoryId) -> String {
+        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(
+            self.settings.webhook_key.expose().as_bytes(),
+        ) {
+            Ok(mac) => mac,
+            Err(_) => return String::new(), // HMAC accepts keys of any length
+        };
+        mac.update(id.0.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    pub async fn create_repository(
+        &self,
+        org: &OrganizationId,
+        git_url: &str,
+        name: Option<&str>,
+        default_branch: Option<&str>,
+    ) -> ServiceResult<CreatedRepository> {
+        let source = Source::parse(git_url, &self.settings.git_base, false)
+            .map_err(|e| BadRequest(e.to_string()))?;
+        let url = source.url();
+        let name = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| default_name(&url));
+        if name.len() > 200 {
+            return Err(BadRequest("name is longer than 200 bytes".into()).into());
+        }
+        if name.chars().any(char::is_control) {
+            return Err(BadRequest("name contains control characters".into()).into());
+        }
+        // `x` and `x.git` name one repository on every git host that serves both.
+        let twin = match url.strip_suffix(".git") {
+            Some(bare) => bare.to_string(),
+            None => format!("{url}.git"),
+        };
+        if self.store.repository_by_url(org, &twin).await?.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "repository {git_url:?} is already registered"
+            )));
+        }
+        let branch = default_branch
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_string);
+        let repository = self
+            .store
+            .create_repository(
+                org,
+                NewRepository {
+                    name,
+                    git_url: url,
+                    default_branch: branch,
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(message) => ServiceError::Conflict(message),
+                other => other.into(),
+            })?;
+        let job = self
+            .store
+            .enqueue_job(&repository.id, JobType::FullIndex, None)
+            .await?;
+        self.wake_workers();
+        Ok(CreatedRepository {
+            repository: self.view(&repository),
+            webhook_secret: self.webhook_secret(&repository.id),
+            job_id: job.id,
+        })
+    }
+
+    pub async fn repositories(&self, org: &OrganizationId) -> ServiceResult<Vec<RepositoryView>> {
+        Ok(self
+            .store
+            .repositories(org)
+            .await?
+            .iter()
+            .map(|r| self.view(r))
+            .collect())
+    }
+
+    pub async fn repository(
+        &self,
+        org: &OrganizationId,
+        id: &str,
+    ) -> ServiceResult<RepositoryView> {
+        Ok(self.view(&self.owned(org, id).await?))
+    }
+
+    pub async fn delete_repository(&self, org: &OrganizationId, id: &str) -> ServiceResult<()> {
+        let repository = self.owned(org, id).await?;
+        if !self.store.delete_repository(org, &repository.id).await? {
+            return Err(ServiceError::NotFound("repository"));
+        }
+        if let Some(actors) = self.actors() {
+            actors.evict(&RepoKey(repository.id.0.clone()));
+        }
+        let index = self.data.index(&repository.id);
+        let clone = self.data.clone(&repository.id);
+        let _ = tokio::task::spawn_blocking(move || {
+            let _ = std::fs::remove_dir_all(index);
+            let _ = std::fs::remove_dir_all(clone);
+        })
+        .await;
+        Ok(())
+    }
+
+    pub async fn index_repository(
+        &self,
+        org: &OrganizationId,
+        id: &str,
+    ) -> ServiceResult<JobRecord> {
+        let repository = self.owned(org, id).await?;
+        let job = self
+            .store
+            .enqueue_job(&repository.id, JobType::FullIndex, None)
+            .await?;
+        self.wake_workers();
+        Ok(job)
+    }
+
+    pub async fn job(&self, org: &OrganizationId, id: &str) -> ServiceResult<JobRecord> {
+        let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| ServiceError::NotFound("job"))?;
+        self.store
+            .job(org, &id.to_string())
+            .await?
+            .ok_or(ServiceError::NotFound("job"))
+    }
+}
+
+/// A repository's display name when none is given: the last segment of its URL or path.
+pub fn default_name(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/').trim_end_matches(".git");
+    trimmed
+        .rsplit(['/', ':'])
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("repository")
+        .to_string()
+}

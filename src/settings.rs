@@ -1,0 +1,221 @@
+//! Settings: one layered type per command scope, read once at the edge by clap — a flag
+//! wins over the environment variable, which wins over the default — with every default
+//! stated once, here (the names are in CONTRACT.md). The rest of the code receives the
+//! parts it needs through the conversions below, never its own copy of a default.
+//!
+//! Secrets ([`Secret`]: the database URL, the webhook key) never print: their `Debug` is
+//! `[redacted]`, they have no `Display`, and clap hides their environment values in
+//! `--help`.
+
+use crate::http::auth::TierLimits;
+use crate::indexer::IndexSettings;
+use crate::layout::DataDir;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A value that must never reach a log, an error message or `--help`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+pub const DEFAULT_PORT: u16 = 8080;
+pub const DEFAULT_BIND: &str = "127.0.0.1";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_GIT_BASE_URL: &str = "https://github.com";
+/// Larger files are recorded but not searchable.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 20 << 20;
+pub const DEFAULT_TIER_LIMITS: TierLimits = TierLimits {
+    free: 1_000,
+    solo: 5_000,
+    team: 25_000,
+};
+/// How long a cached key check (positive or negative) is trusted.
+pub const DEFAULT_KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Settings of every command: where the data is and whom the service may fetch from.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Data directory: the embedded database, clones and search indexes.
+    #[arg(long, env = "KOTADB_DATA_DIR", default_value = DEFAULT_DATA_DIR, global = true)]
+    pub data_dir: PathBuf,
+    /// A postgres:// URL selects Postgres; absent means the embedded SQLite database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<Secret>,
+    /// Remote repositories must be under this URL.
+    #[arg(
+        long,
+        env = "KOTA_GIT_BASE_URL",
+        default_value = DEFAULT_GIT_BASE_URL,
+        global = true
+    )]
+    pub git_base_url: String,
+    /// Files larger than this many bytes are recorded but not searchable.
+    #[arg(long, env = "KOTADB_MAX_FILE_BYTES", default_value_t = DEFAULT_MAX_FILE_BYTES, global = true)]
+    pub max_file_bytes: u64,
+}
+
+impl Settings {
+    /// The data directory's layout.
+    pub fn data(&self) -> DataDir {
+        DataDir::new(&self.data_dir)
+    }
+
+    /// Indexing limits, with `threads` parse threads (0: one per core).
+    pub fn index(&self, threads: usize) -> IndexSettings {
+        IndexSettings {
+            max_file_bytes: self.max_file_bytes,
+            threads,
+            ..IndexSettings::default()
+        }
+    }
+}
+
+/// `kotadb serve` settings (names in CONTRACT.md).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeSettings {
+    #[arg(long, env = "PORT", default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    #[arg(long, env = "KOTADB_BIND", default_value = DEFAULT_BIND)]
+    pub bind: String,
+    /// Origins allowed to call /mcp from a browser (comma-separated).
+    #[arg(
+        long,
+        env = "KOTA_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = "http://localhost:*,http://127.0.0.1:*,http://[::1]:*"
+    )]
+    pub allowed_origins: Vec<String>,
+    /// Host names the service answers to besides loopback (set behind a proxy).
+    #[arg(long, env = "KOTADB_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// Base of URLs handed out (webhook URLs); default http://BIND:PORT.
+    #[arg(long, env = "KOTADB_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    #[arg(long, env = "KOTA_RATE_LIMIT_FREE_PER_HOUR", default_value_t = DEFAULT_TIER_LIMITS.free)]
+    pub rate_free: u64,
+    #[arg(long, env = "KOTA_RATE_LIMIT_SOLO_PER_HOUR", default_value_t = DEFAULT_TIER_LIMITS.solo)]
+    pub rate_solo: u64,
+    #[arg(long, env = "KOTA_RATE_LIMIT_TEAM_PER_HOUR", default_value_t = DEFAULT_TIER_LIMITS.team)]
+    pub rate_team: u64,
+    #[arg(long, env = "KOTADB_JOB_LEASE_SECS", default_value_t = 60)]
+    pub job_lease_secs: u64,
+    /// Server key from which webhook secrets are derived (default: DATA_DIR/webhook.key).
+    #[arg(long, env = "KOTADB_WEBHOOK_KEY", hide_env_values = true)]
+    pub webhook_key: Option<Secret>,
+    /// Requests handled at once; more get 503 immediately.
+    #[arg(long, env = "KOTADB_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
+    pub max_concurrent_requests: usize,
+    #[arg(long, env = "KOTADB_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    #[arg(long, env = "KOTADB_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Repository indexing jobs run at once.
+    #[arg(long, env = "KOTADB_MAX_CONCURRENT_JOBS", default_value_t = 2)]
+    pub max_concurrent_jobs: usize,
+    /// Attempts before a failing job fails for good.
+    #[arg(long, env = "KOTADB_JOB_MAX_ATTEMPTS", default_value_t = 3)]
+    pub job_max_attempts: u32,
+    /// First retry delay in milliseconds (doubles per attempt).
+    #[arg(long, env = "KOTADB_JOB_BACKOFF_MS", default_value_t = 1_000)]
+    pub job_backoff_ms: u64,
+    /// Threads that parse files while indexing (default: all cores but one, so searches
+    /// always have a core; `kotadb index` uses every core).
+    #[arg(long, env = "KOTADB_INDEX_THREADS")]
+    pub index_threads: Option<usize>,
+    /// Memory for decompressed index blocks shared by searches, in MiB.
+    #[arg(long, env = "KOTADB_TEXT_CACHE_MB", default_value_t = 256)]
+    pub text_cache_mb: u64,
+    /// Fault injection for crash-isolation tests: indexing a repository whose URL
+    /// contains this text panics. Never set it in production.
+    #[arg(long, env = "KOTADB_FAULT_PANIC_ON", hide = true)]
+    pub fault_panic_on: Option<String>,
+}
+
+impl ServeSettings {
+    /// Parse threads for a server: all cores but one, so searches keep a core.
+    pub fn index_threads(&self) -> usize {
+        self.index_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+        })
+    }
+
+    pub fn tier_limits(&self) -> TierLimits {
+        TierLimits {
+            free: self.rate_free,
+            solo: self.rate_solo,
+            team: self.rate_team,
+        }
+    }
+
+    /// The supervision tree's settings; `worker_id` names this process in job claims.
+    pub fn actors(&self, worker_id: String) -> kotadb_actors::ActorsConfig {
+        kotadb_actors::ActorsConfig {
+            lease: Duration::from_secs(self.job_lease_secs.max(3)),
+            max_concurrent_jobs: self.max_concurrent_jobs.max(1),
+            max_attempts: self.job_max_attempts.max(1),
+            backoff_base: Duration::from_millis(self.job_backoff_ms.max(1)),
+            worker_id,
+            ..kotadb_actors::ActorsConfig::default()
+        }
+    }
+}
+
+/// A name for this process in job claims, unique across hosts and restarts: the host
+/// name, the process id (1 in every container) and a random suffix.
+pub fn worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_string());
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    format!("kotadb-{host}-{}-{suffix}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let secret: Secret = "postgres://user:hunter2@db/kotadb".parse().unwrap();
+        assert_eq!(format!("{secret:?}"), "[redacted]");
+        let settings = Settings {
+            data_dir: "./data".into(),
+            database_url: Some(secret),
+            git_base_url: DEFAULT_GIT_BASE_URL.into(),
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        };
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn worker_ids_differ_between_processes_of_one_host() {
+        assert_ne!(worker_id(), worker_id());
+        assert!(worker_id().contains(&std::process::id().to_string()));
+    }
+}
