@@ -8,6 +8,8 @@
 //! - [`Server`] (`server.rs`): a running `kotadb serve` on a free loopback port, with
 //!   [`curl`]-based REST helpers answering [`Reply`]s.
 //! - `mcp.rs`: MCP over HTTP as seed 000 sends it ([`seed_post`], [`call_tool`]).
+//! - [`rest`]: the fixture repository indexed behind a server, and the readers and
+//!   assertions of REST answers that the service tests share.
 //! - [`rg_lines`] / [`rg_columns`] (`rg.rs`): ask ripgrep which lines of a checkout
 //!   match, the reference code search is compared against. ripgrep is required: these
 //!   helpers panic when `rg` is missing rather than letting a test pass without its
@@ -21,6 +23,7 @@ mod git;
 mod http;
 mod kotadb;
 mod mcp;
+pub mod rest;
 mod rg;
 mod server;
 
