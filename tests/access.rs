@@ -65,7 +65,7 @@ fn requests_without_a_valid_key_get_401() {
         }
     }
     // A bearer scheme that is not Bearer.
-    let reply = common::curl(
+    let reply = common::http(
         "GET",
         &server.url("/api/v1/repositories"),
         &[("Authorization", &format!("Basic {}", f.admin))],

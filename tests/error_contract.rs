@@ -16,7 +16,6 @@ fn job_count(kotadb: &Kotadb) -> usize {
     value["jobs"].as_array().expect("a jobs array").len()
 }
 
-
 #[test]
 fn bad_requests_get_the_right_status_and_create_nothing() {
     let f = indexed_fixture(&[("KOTADB_MAX_BODY_BYTES", "1024")]);
@@ -181,11 +180,15 @@ fn bad_requests_get_the_right_status_and_create_nothing() {
             ("Content-Type", "text/plain"),
         ],
     ] {
-        let reply = common::curl(
+        let reply = common::http(
             "POST",
             &server.url("/api/v1/repositories"),
             &headers,
-            Some(&json!({"git_url": format!("{}/fixture.git", f.remotes.base_url())}).to_string()),
+            Some(
+                json!({"git_url": format!("{}/fixture.git", f.remotes.base_url())})
+                    .to_string()
+                    .as_bytes(),
+            ),
         );
         assert_error(&reply, 415, &format!("content type {headers:?}"));
     }

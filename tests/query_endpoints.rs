@@ -30,7 +30,6 @@ fn dep(path: &str, depth: u64, direction: &str) -> (String, u64, String) {
     (path.to_string(), depth, direction.to_string())
 }
 
-
 #[test]
 fn code_search_answers_exactly() {
     let f = indexed_fixture(&[]);

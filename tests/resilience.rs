@@ -133,7 +133,7 @@ fn overload_is_shed_with_503_and_retry_after() {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("a curl thread"))
+            .map(|h| h.join().expect("a request thread"))
             .collect()
     });
     assert_eq!(replies.len(), 50);

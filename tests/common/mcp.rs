@@ -1,27 +1,53 @@
-//! MCP over HTTP as seed 000 sends it: its headers ([`seed_post`]) and its tool calls
-//! ([`call_tool`]).
+//! MCP over HTTP as seed 000 sends it: its headers ([`seed_post`]), its tool calls
+//! ([`call_tool`]) and its literal curl command ([`seed_curl`]).
 
-use super::http::{curl, Reply};
+use super::http::{http, run_curl, Reply};
 use super::Server;
 
 /// The Origin seed 000's MCP curl calls send.
 pub const SEED_ORIGIN: &str = "http://localhost:3000";
 
-/// A POST to /mcp with the seed's exact headers (Accept: application/json alone).
+/// The headers of seed 000's MCP requests (Accept: application/json alone), in order.
+fn seed_headers(auth: &str) -> [(&'static str, &str); 5] {
+    [
+        ("Content-Type", "application/json"),
+        ("Authorization", auth),
+        ("Origin", SEED_ORIGIN),
+        ("MCP-Protocol-Version", "2025-06-18"),
+        ("Accept", "application/json"),
+    ]
+}
+
+/// A POST to /mcp with the seed's exact headers (Accept: application/json alone), sent
+/// from Rust.
 pub fn seed_post(server: &Server, key: &str, body: &str) -> Reply {
     let auth = format!("Bearer {key}");
-    curl(
+    http(
         "POST",
         &server.mcp_url(),
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &auth),
-            ("Origin", SEED_ORIGIN),
-            ("MCP-Protocol-Version", "2025-06-18"),
-            ("Accept", "application/json"),
-        ],
-        Some(body),
+        &seed_headers(&auth),
+        Some(body.as_bytes()),
     )
+}
+
+/// The seed's own command, run by curl: `curl -X POST URL/mcp -H 'Content-Type:
+/// application/json' -H 'Authorization: Bearer KEY' -H 'Origin: http://localhost:3000'
+/// -H 'MCP-Protocol-Version: 2025-06-18' -H 'Accept: application/json' -d BODY`. For the
+/// tests whose point is that what the seed types works; everything else uses
+/// [`seed_post`].
+pub fn seed_curl(server: &Server, key: &str, body: &str) -> Reply {
+    let url = server.mcp_url();
+    let auth = format!("Bearer {key}");
+    let headers: Vec<String> = seed_headers(&auth)
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}"))
+        .collect();
+    let mut args = vec!["-X", "POST", url.as_str()];
+    for header in &headers {
+        args.extend(["-H", header.as_str()]);
+    }
+    args.extend(["-d", body]);
+    run_curl(&args)
 }
 
 /// A `tools/call` over HTTP as the seed sends it; returns the JSON-RPC `result`.

@@ -6,8 +6,12 @@
 //! - [`Kotadb`] (`kotadb.rs`): runs the real `kotadb` binary against a throw-away data
 //!   directory.
 //! - [`Server`] (`server.rs`): a running `kotadb serve` on a free loopback port, with
-//!   [`curl`]-based REST helpers answering [`Reply`]s.
-//! - `mcp.rs`: MCP over HTTP as seed 000 sends it ([`seed_post`], [`call_tool`]).
+//!   REST helpers answering [`Reply`]s.
+//! - [`http()`] (`http.rs`): one HTTP request made from Rust (ureq), whatever its method,
+//!   headers or body bytes; every status is an answer. `run_curl` runs the curl command
+//!   line instead, only where the point of a test is that a typed command works.
+//! - `mcp.rs`: MCP over HTTP as seed 000 sends it ([`seed_post`], [`call_tool`]) and the
+//!   seed's literal curl command ([`seed_curl`]).
 //! - [`rest`]: the fixture repository indexed behind a server, and the readers and
 //!   assertions of REST answers that the service tests share.
 //! - [`rg_lines`] / [`rg_columns`] (`rg.rs`): ask ripgrep which lines of a checkout
@@ -28,9 +32,9 @@ mod rg;
 mod server;
 
 pub use git::{GitRepo, Remotes};
-pub use http::{curl, Reply};
+pub use http::{http, try_http, Reply};
 pub use kotadb::Kotadb;
-pub use mcp::{call_tool, seed_post, tool_error_text, SEED_ORIGIN};
+pub use mcp::{call_tool, seed_curl, seed_post, tool_error_text, SEED_ORIGIN};
 pub use rg::{rg_columns, rg_lines};
 pub use server::Server;
 
@@ -95,4 +99,3 @@ pub fn set_difference<T: Ord + std::fmt::Debug>(
         &missing[..missing.len().min(shown)],
     ))
 }
-

@@ -1,7 +1,7 @@
 //! [`Server`]: a running `kotadb serve` on a free loopback port, and the REST helpers
-//! that talk to it with [`curl`].
+//! that talk to it over HTTP from Rust ([`http`]).
 
-use super::http::{curl, Reply};
+use super::http::{http, try_http, Reply};
 use super::Kotadb;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -107,8 +107,8 @@ impl Server {
         // Everything `serve` prints (the admin key too) is printed before it accepts
         // connections, so once /health answers, stdout holds all of it.
         loop {
-            let reply = curl("GET", &format!("{base}/health"), &[], None);
-            if reply.status == 200 {
+            let reply = try_http("GET", &format!("{base}/health"), &[], None);
+            if reply.is_ok_and(|reply| reply.status == 200) {
                 break;
             }
             if Instant::now() > deadline {
@@ -179,7 +179,7 @@ impl Server {
         if body.is_some() {
             headers.push(("Content-Type", "application/json"));
         }
-        curl(method, &self.url(path), &headers, body)
+        http(method, &self.url(path), &headers, body.map(str::as_bytes))
     }
 
     pub fn get(&self, path: &str, key: &str) -> Reply {
