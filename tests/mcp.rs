@@ -21,8 +21,8 @@
 mod common;
 
 use common::{
-    assert_success, call_tool, curl, seed_post, tool_error_text, GitRepo, Kotadb, Remotes, Server,
-    SEED_ORIGIN,
+    assert_success, call_tool, http, seed_curl, seed_post, tool_error_text, GitRepo, Kotadb,
+    Remotes, Server, SEED_ORIGIN,
 };
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -108,7 +108,7 @@ fn mcp_over_http() {
       "clientInfo": {"name": "test-client", "version": "1.0"}
     }
   }"#;
-    let reply = seed_post(&server, &admin, initialize);
+    let reply = seed_curl(&server, &admin, initialize);
     assert_eq!(
         reply.status,
         200,
@@ -140,7 +140,7 @@ fn mcp_over_http() {
       "arguments": {"term": "Router"}
     }
   }"#;
-    let reply = seed_post(&server, &admin, search);
+    let reply = seed_curl(&server, &admin, search);
     assert_eq!(reply.status, 200, "seed search_code: {}", reply.body);
     assert!(
         reply.content_type.starts_with("application/json"),
@@ -213,7 +213,7 @@ fn mcp_over_http() {
 
     // A disallowed Origin is refused before anything else.
     let auth = format!("Bearer {admin}");
-    let reply = curl(
+    let reply = http(
         "POST",
         &server.mcp_url(),
         &[
@@ -223,11 +223,11 @@ fn mcp_over_http() {
             ("MCP-Protocol-Version", "2025-06-18"),
             ("Accept", "application/json"),
         ],
-        Some(initialize),
+        Some(initialize.as_bytes()),
     );
     assert_eq!(reply.status, 403, "bad Origin: {}", reply.body);
     // A Host that is not allowed (DNS rebinding) is refused too.
-    let reply = curl(
+    let reply = http(
         "POST",
         &server.mcp_url(),
         &[
@@ -236,11 +236,11 @@ fn mcp_over_http() {
             ("Host", "rebind.example"),
             ("Accept", "application/json"),
         ],
-        Some(initialize),
+        Some(initialize.as_bytes()),
     );
     assert_eq!(reply.status, 403, "bad Host: {}", reply.body);
     // No Origin at all (non-browser clients) is fine.
-    let reply = curl(
+    let reply = http(
         "POST",
         &server.mcp_url(),
         &[
@@ -248,12 +248,12 @@ fn mcp_over_http() {
             ("Authorization", &auth),
             ("Accept", "application/json"),
         ],
-        Some(initialize),
+        Some(initialize.as_bytes()),
     );
     assert_eq!(reply.status, 200, "no Origin: {}", reply.body);
 
     // No key.
-    let reply = curl(
+    let reply = http(
         "POST",
         &server.mcp_url(),
         &[
@@ -261,7 +261,7 @@ fn mcp_over_http() {
             ("Origin", SEED_ORIGIN),
             ("Accept", "application/json"),
         ],
-        Some(initialize),
+        Some(initialize.as_bytes()),
     );
     assert_eq!(reply.status, 401, "no key: {}", reply.body);
 

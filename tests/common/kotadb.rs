@@ -1,0 +1,146 @@
+//! [`Kotadb`]: the real `kotadb` binary run against a throw-away data directory.
+
+use super::assert_success;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The real `kotadb` binary, run against its own temporary data directory.
+///
+/// The environment variables the binary reads (`KOTADB_DATA_DIR`, `DATABASE_URL`,
+/// `KOTA_GIT_BASE_URL`, `KOTADB_MAX_FILE_BYTES`) are removed, so a developer's shell
+/// cannot change a test; [`Kotadb::git_base_url`] sets the allowed remote base.
+pub struct Kotadb {
+    data: tempfile::TempDir,
+    git_base_url: Option<String>,
+}
+
+impl Kotadb {
+    pub fn new() -> Kotadb {
+        Kotadb::new_in(std::env::temp_dir())
+    }
+
+    /// Like [`Kotadb::new`], the data directory created inside `parent`.
+    pub fn new_in(parent: impl AsRef<Path>) -> Kotadb {
+        std::fs::create_dir_all(parent.as_ref()).expect("creating the parent of a temp dir");
+        let data = tempfile::Builder::new()
+            .prefix("kotadb-test-data-")
+            .tempdir_in(parent)
+            .expect("creating a temp dir");
+        Kotadb {
+            data,
+            git_base_url: None,
+        }
+    }
+
+    /// Sets `KOTA_GIT_BASE_URL` for every later command (e.g. a `file://` base).
+    pub fn git_base_url(mut self, url: impl Into<String>) -> Kotadb {
+        self.git_base_url = Some(url.into());
+        self
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// The path of the binary cargo built for this test run.
+    pub fn binary() -> PathBuf {
+        PathBuf::from(env!("CARGO_BIN_EXE_kotadb"))
+    }
+
+    /// A ready-to-run command: `kotadb --data-dir <tmp>` with a controlled environment.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(Kotadb::binary());
+        command.arg("--data-dir").arg(self.data_dir());
+        for var in [
+            "KOTADB_DATA_DIR",
+            "DATABASE_URL",
+            "KOTA_GIT_BASE_URL",
+            "KOTADB_MAX_FILE_BYTES",
+        ] {
+            command.env_remove(var);
+        }
+        if let Some(url) = &self.git_base_url {
+            command.env("KOTA_GIT_BASE_URL", url);
+        }
+        command
+    }
+
+    /// Runs `kotadb --data-dir <tmp> ARGS` and returns its output, whatever the status.
+    pub fn cmd<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command()
+            .args(args)
+            .output()
+            .expect("running the kotadb binary")
+    }
+
+    /// Like [`Kotadb::cmd`], asserting success.
+    #[track_caller]
+    pub fn cmd_ok<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<std::ffi::OsString> =
+            args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let output = self.cmd(&args);
+        assert_success(&format!("kotadb {args:?}"), &output);
+        output
+    }
+
+    /// `kotadb index PATH`, asserting success; returns what it printed.
+    #[track_caller]
+    pub fn index(&self, path: impl AsRef<Path>) -> String {
+        let output = self.cmd_ok([OsStr::new("index"), path.as_ref().as_os_str()]);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// `kotadb search --json --limit 100000 EXTRA... -- QUERY`, asserting success, parsed.
+    ///
+    /// The query goes after `--`, so queries that start with '-' (like `->`) are queries.
+    #[track_caller]
+    pub fn search_json(&self, query: &str, extra: &[&str]) -> serde_json::Value {
+        let mut args: Vec<&str> = vec!["search", "--json", "--limit", "100000"];
+        args.extend_from_slice(extra);
+        args.push("--");
+        args.push(query);
+        self.cmd_json(&args)
+    }
+
+    /// `kotadb search --symbols --json --limit 10000 -- PATTERN` (10,000 is the symbol
+    /// search's largest limit), asserting success, parsed.
+    #[track_caller]
+    pub fn symbols_json(&self, pattern: &str) -> serde_json::Value {
+        self.cmd_json(&[
+            "search",
+            "--symbols",
+            "--json",
+            "--limit",
+            "10000",
+            "--",
+            pattern,
+        ])
+    }
+
+    /// Runs `kotadb ARGS`, asserting success, and parses what it printed as JSON.
+    #[track_caller]
+    fn cmd_json(&self, args: &[&str]) -> serde_json::Value {
+        let output = self.cmd_ok(args);
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "kotadb {args:?} printed invalid JSON ({e}):\n{}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+    }
+}
+
+impl Default for Kotadb {
+    fn default() -> Self {
+        Kotadb::new()
+    }
+}
