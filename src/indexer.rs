@@ -1,5 +1,6 @@
 //! One indexing run of one repository: read the commit from git, turn changed files into
-//! search documents and records, write a segment, apply the records, publish the snapshot.
+//! search documents and records, write a segment, apply the records, save the snapshot
+//! and return it (its caller, the repository's actor, publishes it to readers).
 //!
 //! Work is proportional to the change: the tree of the indexed commit is diffed against
 //! the new one and only changed paths are read, parsed and written. A full run happens

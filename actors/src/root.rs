@@ -21,14 +21,17 @@ use crate::ports::RepoWork;
 use crate::repo_supervisor::RepoSupervisor;
 use crate::shared::Shared;
 
+/// Spawns one child linked to the root (the last argument) and returns its cell.
+pub(crate) type SpawnChild<W> = fn(
+    Arc<Shared<W>>,
+    Arc<ActorsConfig>,
+    ActorCell,
+) -> BoxFuture<'static, Result<ActorCell, SpawnErr>>;
+
 /// How to start one child of the root: its name (for logs) and its spawn function.
 pub(crate) struct ChildSpec<W: RepoWork> {
     pub name: &'static str,
-    pub spawn: fn(
-        Arc<Shared<W>>,
-        Arc<ActorsConfig>,
-        ActorCell,
-    ) -> BoxFuture<'static, Result<ActorCell, SpawnErr>>,
+    pub spawn: SpawnChild<W>,
 }
 
 /// The root's children, in start order: the RepoSupervisor first, since the poller

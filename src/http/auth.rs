@@ -3,8 +3,10 @@
 //!
 //! Validated keys are cached (moka, TTL) under the fingerprint of the whole presented
 //! key, never the key id alone, so a request with a known id and a wrong secret always
-//! reaches the hash check. A revoke on this instance clears the cache at once; other
-//! instances see it within the TTL.
+//! reaches the hash check. Keys are revoked from the command line (`kotadb keys revoke`,
+//! another process), so a running server refuses a revoked key once its cached check
+//! expires, within the TTL (`DEFAULT_KEY_CACHE_TTL`, 30 s); revoking over HTTP, with the
+//! cache cleared at once, comes with SaaS mode's KeyCacheActor.
 //!
 //! Limits: an hourly window per key, sized by tier, counted in process. The window is
 //! per instance on the embedded default (one instance owns the database); the shared,
@@ -131,7 +133,10 @@ impl Auth {
         ))
     }
 
-    /// Counts a request in the key's hourly window: Ok(remaining) or Err(seconds to wait).
+    /// Counts a request in the key's hourly window (this process's count; the window
+    /// shared across instances comes with SaaS mode). Returns whether the request is
+    /// admitted, the requests left in the window after it, and when the window resets
+    /// (Unix seconds).
     fn admit(&self, key_id: &str, limit: u64) -> (bool, u64, u64) {
         let now = now_secs();
         let window = now / 3600;
@@ -148,11 +153,6 @@ impl Auth {
         }
         entry.1 += 1;
         (true, limit - entry.1, reset)
-    }
-
-    /// Forgets cached validations (after a revoke on this instance).
-    pub fn invalidate(&self) {
-        self.cache.invalidate_all();
     }
 
     /// Writes the counted usage to the database; called periodically.

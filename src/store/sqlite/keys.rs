@@ -41,7 +41,7 @@ impl KeyStore for SqliteStore {
         .bind(key.tier.name())
         .bind(&key.key_hash)
         .bind(key.is_admin)
-        .bind(&key.expires_at)
+        .bind(key.expires_at)
         .execute(&self.pool)
         .await?;
         Ok(())
