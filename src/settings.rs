@@ -10,6 +10,7 @@
 use crate::http::auth::TierLimits;
 use crate::indexer::IndexSettings;
 use crate::layout::DataDir;
+use kotadb_actors::ActorsConfig;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -120,7 +121,7 @@ pub struct ServeSettings {
     pub rate_solo: u64,
     #[arg(long, env = "KOTA_RATE_LIMIT_TEAM_PER_HOUR", default_value_t = DEFAULT_TIER_LIMITS.team)]
     pub rate_team: u64,
-    #[arg(long, env = "KOTADB_JOB_LEASE_SECS", default_value_t = 60)]
+    #[arg(long, env = "KOTADB_JOB_LEASE_SECS", default_value_t = ActorsConfig::DEFAULT_LEASE_SECS)]
     pub job_lease_secs: u64,
     /// Server key from which webhook secrets are derived (default: DATA_DIR/webhook.key).
     #[arg(long, env = "KOTADB_WEBHOOK_KEY", hide_env_values = true)]
@@ -133,13 +134,13 @@ pub struct ServeSettings {
     #[arg(long, env = "KOTADB_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
     /// Repository indexing jobs run at once.
-    #[arg(long, env = "KOTADB_MAX_CONCURRENT_JOBS", default_value_t = 2)]
+    #[arg(long, env = "KOTADB_MAX_CONCURRENT_JOBS", default_value_t = ActorsConfig::DEFAULT_MAX_CONCURRENT_JOBS)]
     pub max_concurrent_jobs: usize,
     /// Attempts before a failing job fails for good.
-    #[arg(long, env = "KOTADB_JOB_MAX_ATTEMPTS", default_value_t = 3)]
+    #[arg(long, env = "KOTADB_JOB_MAX_ATTEMPTS", default_value_t = ActorsConfig::DEFAULT_MAX_ATTEMPTS)]
     pub job_max_attempts: u32,
     /// First retry delay in milliseconds (doubles per attempt).
-    #[arg(long, env = "KOTADB_JOB_BACKOFF_MS", default_value_t = 1_000)]
+    #[arg(long, env = "KOTADB_JOB_BACKOFF_MS", default_value_t = ActorsConfig::DEFAULT_BACKOFF_MS)]
     pub job_backoff_ms: u64,
     /// Threads that parse files while indexing (default: all cores but one, so searches
     /// always have a core; `kotadb index` uses every core).
@@ -171,14 +172,14 @@ impl ServeSettings {
     }
 
     /// The supervision tree's settings; `worker_id` names this process in job claims.
-    pub fn actors(&self, worker_id: String) -> kotadb_actors::ActorsConfig {
-        kotadb_actors::ActorsConfig {
+    pub fn actors(&self, worker_id: String) -> ActorsConfig {
+        ActorsConfig {
             lease: Duration::from_secs(self.job_lease_secs.max(3)),
             max_concurrent_jobs: self.max_concurrent_jobs.max(1),
             max_attempts: self.job_max_attempts.max(1),
             backoff_base: Duration::from_millis(self.job_backoff_ms.max(1)),
             worker_id,
-            ..kotadb_actors::ActorsConfig::default()
+            ..ActorsConfig::default()
         }
     }
 }

@@ -33,15 +33,24 @@ pub struct ActorsConfig {
     pub worker_id: String,
 }
 
+impl ActorsConfig {
+    /// The defaults the service's settings (`KOTADB_JOB_LEASE_SECS`, …) take from here, so
+    /// each is stated once.
+    pub const DEFAULT_MAX_CONCURRENT_JOBS: usize = 2;
+    pub const DEFAULT_LEASE_SECS: u64 = 60;
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+    pub const DEFAULT_BACKOFF_MS: u64 = 1_000;
+}
+
 impl Default for ActorsConfig {
     fn default() -> Self {
         Self {
             poll_interval: Duration::from_millis(500),
-            max_concurrent_jobs: 2,
+            max_concurrent_jobs: Self::DEFAULT_MAX_CONCURRENT_JOBS,
             job_timeout: Duration::from_secs(30 * 60),
-            lease: Duration::from_secs(60),
-            max_attempts: 3,
-            backoff_base: Duration::from_secs(1),
+            lease: Duration::from_secs(Self::DEFAULT_LEASE_SECS),
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            backoff_base: Duration::from_millis(Self::DEFAULT_BACKOFF_MS),
             backoff_cap: Duration::from_secs(10 * 60),
             park_after: 5,
             park_window: Duration::from_secs(10 * 60),
