@@ -13,7 +13,7 @@ use arbitrary::Arbitrary;
 use kotadb::engine::search::{CompiledSearch, SearchRequest};
 use kotadb::engine::trigram::{distinct_trigrams, TrigramBitmap};
 use kotadb_fuzz::{
-    lines_of, note_caught_panic, plan_admits, reference_regex, reference_trigrams, render_query, run_checked,
+    lines_of, note_caught_panic, plan_admits, reference_regex, reference_trigrams, render_query_or_default, run_checked,
     QueryPiece,
 };
 use libfuzzer_sys::fuzz_target;
@@ -29,9 +29,9 @@ enum LineInput {
 
 #[derive(Arbitrary, Debug)]
 struct Input {
-    query: Vec<QueryPiece>,
     regex: bool,
     case_sensitive: bool,
+    query: Vec<QueryPiece>,
     lines: Vec<LineInput>,
 }
 
@@ -59,7 +59,7 @@ thread_local! {
 fuzz_target!(|input: Input| run_checked(|| check(input)));
 
 fn check(input: Input) {
-    let query = render_query(&input.query, &[]);
+    let query = render_query_or_default(&input.query, &[], input.lines.len() as u16);
     let request = SearchRequest {
         query: query.clone(),
         regex: input.regex,
