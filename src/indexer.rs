@@ -67,6 +67,17 @@ pub struct IndexSettings {
     pub threads: usize,
 }
 
+impl IndexSettings {
+    /// The limits `settings` ask for, with `threads` parse threads (0: one per core).
+    pub fn from_settings(settings: &crate::settings::Settings, threads: usize) -> IndexSettings {
+        IndexSettings {
+            max_file_bytes: settings.max_file_bytes,
+            threads,
+            ..IndexSettings::default()
+        }
+    }
+}
+
 impl Default for IndexSettings {
     fn default() -> Self {
         IndexSettings {

@@ -7,9 +7,8 @@
 //! `[redacted]`, they have no `Display`, and clap hides their environment values in
 //! `--help`.
 
-use crate::http::auth::TierLimits;
-use crate::indexer::IndexSettings;
 use crate::layout::DataDir;
+use crate::store::Tier;
 use kotadb_actors::ActorsConfig;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,6 +47,30 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_GIT_BASE_URL: &str = "https://github.com";
 /// Larger files are recorded but not searchable.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 20 << 20;
+/// Requests per hour for each tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierLimits {
+    pub free: u64,
+    pub solo: u64,
+    pub team: u64,
+}
+
+impl TierLimits {
+    pub fn for_tier(&self, tier: Tier) -> u64 {
+        match tier {
+            Tier::Free => self.free,
+            Tier::Solo => self.solo,
+            Tier::Team => self.team,
+        }
+    }
+}
+
+impl Default for TierLimits {
+    fn default() -> Self {
+        DEFAULT_TIER_LIMITS
+    }
+}
+
 pub const DEFAULT_TIER_LIMITS: TierLimits = TierLimits {
     free: 1_000,
     solo: 5_000,
@@ -82,15 +105,6 @@ impl Settings {
     /// The data directory's layout.
     pub fn data(&self) -> DataDir {
         DataDir::new(&self.data_dir)
-    }
-
-    /// Indexing limits, with `threads` parse threads (0: one per core).
-    pub fn index(&self, threads: usize) -> IndexSettings {
-        IndexSettings {
-            max_file_bytes: self.max_file_bytes,
-            threads,
-            ..IndexSettings::default()
-        }
     }
 }
 

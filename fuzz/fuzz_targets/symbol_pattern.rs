@@ -164,7 +164,7 @@ impl Sqlite {
         };
         Sqlite {
             db,
-            // As src/store/sqlite.rs writes it: `name LIKE ? ESCAPE '\'`.
+            // As src/store/sqlite/records.rs writes it: `name LIKE ? ESCAPE '\'`.
             like: prepare(c"SELECT ?1 LIKE ?2 ESCAPE '\\'"),
             glob: prepare(c"SELECT ?1 GLOB ?2"),
         }
@@ -222,7 +222,7 @@ fn check(input: Input) {
     let prefix_like = pattern.prefix_like();
     assert_eq!(prefix_like.is_none(), is_glob);
     let exact_like = like_escape(trimmed);
-    let case_glob = trimmed.replace('[', "[[]"); // src/store/sqlite.rs, rank 2 of a glob
+    let case_glob = trimmed.replace('[', "[[]"); // src/store/sqlite/records.rs, rank 2 of a glob
     let text: Vec<char> = trimmed.chars().collect();
 
     SQLITE.with(|cell| {

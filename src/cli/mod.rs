@@ -351,7 +351,7 @@ async fn index(
         }
     };
     let analyzer = Arc::new(Analyzer::new());
-    let settings = config.index(0);
+    let settings = crate::indexer::IndexSettings::from_settings(config, 0);
     let indexer = Indexer::new(Arc::clone(&store), analyzer, config.data(), settings)?;
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let bar = indicatif::ProgressBar::new(0);

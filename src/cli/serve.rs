@@ -36,7 +36,7 @@ pub async fn build(
         Arc::clone(&store),
         Arc::new(Analyzer::new()),
         config.data(),
-        config.index(args.index_threads()),
+        crate::indexer::IndexSettings::from_settings(config, args.index_threads()),
     )?);
     let work = Arc::new(EngineWork {
         indexer,

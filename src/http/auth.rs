@@ -25,29 +25,7 @@ use dashmap::DashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Requests per hour for each tier.
-#[derive(Debug, Clone, Copy)]
-pub struct TierLimits {
-    pub free: u64,
-    pub solo: u64,
-    pub team: u64,
-}
-
-impl Default for TierLimits {
-    fn default() -> Self {
-        crate::settings::DEFAULT_TIER_LIMITS
-    }
-}
-
-impl TierLimits {
-    fn for_tier(&self, tier: Tier) -> u64 {
-        match tier {
-            Tier::Free => self.free,
-            Tier::Solo => self.solo,
-            Tier::Team => self.team,
-        }
-    }
-}
+pub use crate::settings::TierLimits;
 
 /// Key validation, limits and usage counting.
 pub struct Auth {
