@@ -16,7 +16,7 @@ use super::caller::Caller;
 use super::error::ApiError;
 use super::AppState;
 use crate::keys::PresentedKey;
-use crate::store::{ApiKeyRecord, OrganizationId, Tier};
+use crate::store::{ApiKeyRecord, OrganizationId};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
