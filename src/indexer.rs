@@ -8,8 +8,9 @@
 //! disagrees with the database after a crash, or a previous commit that is gone).
 //!
 //! Order of effects, chosen so a crash at any point loses nothing: (1) the new segment
-//! file is written under a fresh name, (2) the database transaction records the files
-//! and the commit, (3) the manifest naming the segment is renamed into place. A crash
+//! file is written under a fresh name, and the manifest naming it under a temporary name,
+//! (2) the database transaction records the files and the commit, (3) the manifest is
+//! renamed into place. A crash
 //! before (3) leaves a manifest whose commit disagrees with the database, which the next
 //! run detects and answers with a full rebuild.
 
@@ -298,14 +299,17 @@ impl Indexer {
             };
             update.reresolve_imports(&resolve).await?;
         }
-        update.commit(&built.commit).await?;
-
+        // The manifest is staged (written and synced) before the database commits and
+        // installed (renamed) right after, so the index on disk and the records disagree
+        // only for the length of a rename; the caller publishes the snapshot next.
         let dir = self.data.index(&repository.id);
         let snapshot = built.snapshot;
-        let saved = snapshot.clone();
-        tokio::task::spawn_blocking(move || saved.save(&dir))
+        let staging = snapshot.clone();
+        let staged = tokio::task::spawn_blocking(move || staging.stage(&dir))
             .await
             .map_err(|e| IndexError::Task(e.to_string()))??;
+        update.commit(&built.commit).await?;
+        staged.install()?;
         let summary = IndexSummary {
             commit: built.commit,
             full: built.full,

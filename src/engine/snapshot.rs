@@ -160,6 +160,14 @@ impl Snapshot {
 
     /// Writes the manifest atomically and deletes segment files it no longer names.
     pub fn save(&self, dir: &Path) -> Result<(), SnapshotError> {
+        self.stage(dir)?.install()
+    }
+
+    /// The slow half of [`Snapshot::save`]: the manifest written and synced under a
+    /// temporary name. [`StagedManifest::install`] then only renames it into place, so a
+    /// caller can stage before committing the database and install right after, keeping
+    /// the moment the two disagree as short as a rename.
+    pub fn stage(&self, dir: &Path) -> Result<StagedManifest, SnapshotError> {
         let manifest = Manifest {
             format: FORMAT_VERSION,
             commit: self.commit.clone(),
@@ -182,18 +190,12 @@ impl Snapshot {
         std::fs::File::open(&tmp)
             .and_then(|f| f.sync_all())
             .map_err(io_error(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io_error(&path))?;
-        let named: std::collections::HashSet<&str> =
-            self.segments.iter().map(|s| s.file.as_str()).collect();
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.ends_with(".kseg") && !named.contains(name.as_str()) {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
-        }
-        Ok(())
+        Ok(StagedManifest {
+            dir: dir.to_path_buf(),
+            tmp,
+            path,
+            named: self.segments.iter().map(|s| s.file.clone()).collect(),
+        })
     }
 
     /// The live copy of `path`: (segment index, document id).
@@ -282,5 +284,31 @@ impl Snapshot {
     /// Bytes on disk of the segments this snapshot uses.
     pub fn byte_len(&self) -> u64 {
         self.segments.iter().map(|s| s.segment.byte_len()).sum()
+    }
+}
+
+/// A manifest on disk under a temporary name, ready to replace the current one.
+#[derive(Debug)]
+pub struct StagedManifest {
+    dir: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    path: std::path::PathBuf,
+    named: std::collections::HashSet<String>,
+}
+
+impl StagedManifest {
+    /// Renames the manifest into place, then deletes segment files it no longer names
+    /// (only the data directory's one writer saves, so none of them is another writer's).
+    pub fn install(self) -> Result<(), SnapshotError> {
+        std::fs::rename(&self.tmp, &self.path).map_err(io_error(&self.path))?;
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".kseg") && !self.named.contains(&name) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
     }
 }
