@@ -40,7 +40,13 @@ enum NameInput {
     Raw(String),
     /// The pattern with each `*` replaced by `fills[i]`, each `?` by one character, and
     /// the case changed per `case`.
-    FromPattern { fills: Vec<String>, one: char, case: u8, before: String, after: String },
+    FromPattern {
+        fills: Vec<String>,
+        one: char,
+        case: u8,
+        before: String,
+        after: String,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -72,7 +78,13 @@ fn change_case(text: &str, how: u8) -> String {
 fn name_from(pattern: &str, input: &NameInput) -> String {
     match input {
         NameInput::Raw(s) => s.clone(),
-        NameInput::FromPattern { fills, one, case, before, after } => {
+        NameInput::FromPattern {
+            fills,
+            one,
+            case,
+            before,
+            after,
+        } => {
             let mut out = before.clone();
             let mut k = 0;
             for c in pattern.chars() {
@@ -158,7 +170,9 @@ impl Sqlite {
         let prepare = |sql: &CStr| {
             let mut statement = std::ptr::null_mut();
             // SAFETY: `db` is open; `sql` is NUL-terminated.
-            let code = unsafe { ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut statement, std::ptr::null_mut()) };
+            let code = unsafe {
+                ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut statement, std::ptr::null_mut())
+            };
             assert_eq!(code, ffi::SQLITE_OK, "prepare {sql:?}");
             statement
         };
@@ -170,13 +184,30 @@ impl Sqlite {
         }
     }
 
-    fn eval(&self, statement: *mut ffi::sqlite3_stmt, name: &str, pattern: &str) -> Result<bool, String> {
+    fn eval(
+        &self,
+        statement: *mut ffi::sqlite3_stmt,
+        name: &str,
+        pattern: &str,
+    ) -> Result<bool, String> {
         // SAFETY: `statement` belongs to `self.db`, used by this thread only; the texts are
         // copied by SQLite (SQLITE_TRANSIENT) and their lengths given in bytes.
         unsafe {
             ffi::sqlite3_reset(statement);
-            ffi::sqlite3_bind_text(statement, 1, name.as_ptr().cast(), name.len() as c_int, ffi::SQLITE_TRANSIENT());
-            ffi::sqlite3_bind_text(statement, 2, pattern.as_ptr().cast(), pattern.len() as c_int, ffi::SQLITE_TRANSIENT());
+            ffi::sqlite3_bind_text(
+                statement,
+                1,
+                name.as_ptr().cast(),
+                name.len() as c_int,
+                ffi::SQLITE_TRANSIENT(),
+            );
+            ffi::sqlite3_bind_text(
+                statement,
+                2,
+                pattern.as_ptr().cast(),
+                pattern.len() as c_int,
+                ffi::SQLITE_TRANSIENT(),
+            );
             let code = ffi::sqlite3_step(statement);
             let result = if code == ffi::SQLITE_ROW {
                 Ok(ffi::sqlite3_column_int(statement, 0) != 0)
@@ -217,7 +248,11 @@ fn check(input: Input) {
     };
     assert_eq!(pattern.text(), trimmed);
     let is_glob = trimmed.contains(['*', '?']);
-    assert_eq!(matches!(pattern, SymbolPattern::Glob(_)), is_glob, "{pattern:?}");
+    assert_eq!(
+        matches!(pattern, SymbolPattern::Glob(_)),
+        is_glob,
+        "{pattern:?}"
+    );
     let like = pattern.like();
     let prefix_like = pattern.prefix_like();
     assert_eq!(prefix_like.is_none(), is_glob);
@@ -240,7 +275,10 @@ fn check(input: Input) {
             let got = sqlite
                 .eval(sqlite.like, &name, &like)
                 .unwrap_or_else(|e| panic!("LIKE {like:?} refused: {e}"));
-            assert_eq!(got, expected, "{name:?} LIKE {like:?} (pattern {pattern:?})");
+            assert_eq!(
+                got, expected,
+                "{name:?} LIKE {like:?} (pattern {pattern:?})"
+            );
 
             let exact_ci = chars.len() == text.len() && starts_with_ci(&chars, &text);
             let got = sqlite
@@ -253,7 +291,11 @@ fn check(input: Input) {
                     let got = sqlite
                         .eval(sqlite.like, &name, prefix)
                         .unwrap_or_else(|e| panic!("LIKE {prefix:?} refused: {e}"));
-                    assert_eq!(got, starts_with_ci(&chars, &text), "rank 2: {name:?} LIKE {prefix:?}");
+                    assert_eq!(
+                        got,
+                        starts_with_ci(&chars, &text),
+                        "rank 2: {name:?} LIKE {prefix:?}"
+                    );
                 }
                 None => {
                     let got = sqlite

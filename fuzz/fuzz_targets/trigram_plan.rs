@@ -13,8 +13,8 @@ use arbitrary::Arbitrary;
 use kotadb::engine::search::{CompiledSearch, SearchRequest};
 use kotadb::engine::trigram::{distinct_trigrams, TrigramBitmap};
 use kotadb_fuzz::{
-    lines_of, note_caught_panic, plan_admits, reference_regex, reference_trigrams, render_query_or_default, run_checked,
-    QueryPiece,
+    lines_of, note_caught_panic, plan_admits, reference_regex, reference_trigrams,
+    render_query_or_default, run_checked, QueryPiece,
 };
 use libfuzzer_sys::fuzz_target;
 use std::cell::RefCell;
@@ -24,7 +24,11 @@ use std::cell::RefCell;
 #[derive(Arbitrary, Debug)]
 enum LineInput {
     Raw(Vec<u8>),
-    FromQuery { transform: u8, before: String, after: String },
+    FromQuery {
+        transform: u8,
+        before: String,
+        after: String,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -47,7 +51,13 @@ fn transform(text: &str, how: u8) -> String {
         6 => text.replace('s', "\u{017F}").replace('S', "\u{017F}"),
         _ => text
             .chars()
-            .map(|c| if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+            .map(|c| {
+                if c.is_ascii_lowercase() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
             .collect(),
     }
 }
@@ -70,7 +80,11 @@ fn check(input: Input) {
     for line in input.lines.iter().take(16) {
         match line {
             LineInput::Raw(bytes) => text.extend_from_slice(bytes),
-            LineInput::FromQuery { transform: how, before, after } => {
+            LineInput::FromQuery {
+                transform: how,
+                before,
+                after,
+            } => {
                 text.extend_from_slice(before.as_bytes());
                 text.extend_from_slice(transform(&query, *how).as_bytes());
                 text.extend_from_slice(after.as_bytes());
@@ -80,7 +94,11 @@ fn check(input: Input) {
     }
 
     let trigrams = BITMAP.with(|b| distinct_trigrams(&text, &mut b.borrow_mut()));
-    assert_eq!(trigrams, reference_trigrams(&text), "distinct_trigrams of {text:?}");
+    assert_eq!(
+        trigrams,
+        reference_trigrams(&text),
+        "distinct_trigrams of {text:?}"
+    );
 
     let compiled = match CompiledSearch::new(&request) {
         Ok(c) => c,

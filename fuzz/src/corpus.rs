@@ -78,8 +78,14 @@ fn first_segment() -> Vec<File> {
 
 fn second_segment() -> Vec<File> {
     vec![
-        ("src/lib.rs", b"pub fn new_version() {}\n// NEEDLE in the live copy\n".to_vec()),
-        ("lib/tool.rb", b"module Tool\n  def self.run; end # NEEDLE\nend\n".to_vec()),
+        (
+            "src/lib.rs",
+            b"pub fn new_version() {}\n// NEEDLE in the live copy\n".to_vec(),
+        ),
+        (
+            "lib/tool.rb",
+            b"module Tool\n  def self.run; end # NEEDLE\nend\n".to_vec(),
+        ),
     ]
 }
 
@@ -104,7 +110,12 @@ fn docs(files: &[File], bitmap: &mut TrigramBitmap) -> Vec<DocInput> {
 }
 
 /// Writes, opens and unlinks one segment.
-fn segment(dir: &std::path::Path, name: &str, files: &[File], bitmap: &mut TrigramBitmap) -> Arc<Segment> {
+fn segment(
+    dir: &std::path::Path,
+    name: &str,
+    files: &[File],
+    bitmap: &mut TrigramBitmap,
+) -> Arc<Segment> {
     let path = dir.join(name);
     segment::write(&path, docs(files, bitmap)).expect("write segment");
     let opened = Segment::open(&path).expect("open segment");
@@ -121,5 +132,9 @@ pub fn snapshot() -> Snapshot {
     let _ = std::fs::remove_dir_all(&dir);
     Snapshot::empty()
         .apply("c1", Some(("one.kseg".into(), first)), &[])
-        .apply("c2", Some(("two.kseg".into(), second)), &["src/lib.rs".to_string()])
+        .apply(
+            "c2",
+            Some(("two.kseg".into(), second)),
+            &["src/lib.rs".to_string()],
+        )
 }

@@ -6,16 +6,56 @@
 //! `search::PathFilter` documents it: `*` is any run of bytes but `/`, `?` one byte but
 //! `/`, a `**` path segment any number of directories, `{a,b}` either (an empty
 //! alternative is dropped, as globset drops it), `\` escapes; a leading `/` anchors at
-//! the root; a glob with no `/` matches the file name in any directory.
+//! the root; a glob with no `/` matches the file name in any directory; a glob ending in
+//! `/` names directories only and matches no file.
 
 use arbitrary::Arbitrary;
 
 /// Path fragments of the corpus (and their case variants), so built globs hit files.
 const WORDS: &[&str] = &[
-    "src", "engine", "main", "lib", "search", "README", "include", "x", "web", "App", "app",
-    "models", "cmd", "Weird Dir", "[x]{y},z", "\u{00fc}mlaut", "\u{00e4}", "noext", "data",
-    "latin1", "crlf", "empty", "nonl", "long", "big", "tool", ".rs", ".py", ".js", ".TSX",
-    ".tsx", ".h", ".c", ".md", ".txt", ".go", ".rb", "rs", "py", "m", "a", "", ".",
+    "src",
+    "engine",
+    "main",
+    "lib",
+    "search",
+    "README",
+    "include",
+    "x",
+    "web",
+    "App",
+    "app",
+    "models",
+    "cmd",
+    "Weird Dir",
+    "[x]{y},z",
+    "\u{00fc}mlaut",
+    "\u{00e4}",
+    "noext",
+    "data",
+    "latin1",
+    "crlf",
+    "empty",
+    "nonl",
+    "long",
+    "big",
+    "tool",
+    ".rs",
+    ".py",
+    ".js",
+    ".TSX",
+    ".tsx",
+    ".h",
+    ".c",
+    ".md",
+    ".txt",
+    ".go",
+    ".rb",
+    "rs",
+    "py",
+    "m",
+    "a",
+    "",
+    ".",
 ];
 
 #[derive(Arbitrary, Debug, Clone)]
@@ -37,7 +77,10 @@ pub enum Segment {
 #[derive(Arbitrary, Debug, Clone)]
 pub enum GlobInput {
     Raw(String),
-    Built { leading_slash: bool, segments: Vec<Segment> },
+    Built {
+        leading_slash: bool,
+        segments: Vec<Segment>,
+    },
 }
 
 fn word(i: u8) -> &'static str {
@@ -70,12 +113,17 @@ fn alt_text(alt: &[u8]) -> Vec<String> {
 pub fn render(input: &GlobInput) -> (String, Option<regex::bytes::Regex>) {
     let (leading_slash, segments) = match input {
         GlobInput::Raw(text) => return (text.clone(), None),
-        GlobInput::Built { leading_slash, segments } => (*leading_slash, segments),
+        GlobInput::Built {
+            leading_slash,
+            segments,
+        } => (*leading_slash, segments),
     };
     // Two `**` in a row mean what one means; keep one (globset's tokens differ).
     let mut kept: Vec<&Segment> = Vec::new();
     for segment in segments.iter().take(6) {
-        if matches!(segment, Segment::DoubleStar) && matches!(kept.last(), Some(Segment::DoubleStar)) {
+        if matches!(segment, Segment::DoubleStar)
+            && matches!(kept.last(), Some(Segment::DoubleStar))
+        {
             continue;
         }
         kept.push(segment);
@@ -125,8 +173,11 @@ pub fn render(input: &GlobInput) -> (String, Option<regex::bytes::Regex>) {
                                 escape_glob(w, &mut text);
                             }
                             text.push('}');
-                            let non_empty: Vec<String> =
-                                words.iter().filter(|w| !w.is_empty()).map(|w| literal_regex(w)).collect();
+                            let non_empty: Vec<String> = words
+                                .iter()
+                                .filter(|w| !w.is_empty())
+                                .map(|w| literal_regex(w))
+                                .collect();
                             if !non_empty.is_empty() {
                                 re.push_str(&format!("(?:{})", non_empty.join("|")));
                             }
@@ -201,6 +252,11 @@ pub fn mirror(glob: &str) -> Option<globset::GlobMatcher> {
 }
 
 pub fn mirror_matches(glob: &str, matcher: &globset::GlobMatcher, path: &str) -> bool {
+    // ripgrep's rule, which globset alone does not apply: a glob ending in '/' names
+    // directories only, so no file passes it.
+    if glob.ends_with('/') {
+        return false;
+    }
     if glob.contains('/') {
         matcher.is_match(path)
     } else {

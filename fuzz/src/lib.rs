@@ -67,13 +67,89 @@ pub fn note_caught_panic(what: &str) {
 /// Regex fragments worth combining: operators, classes, anchors, Unicode case-folding
 /// traps (KELVIN SIGN folds to `k`, LONG S to `s`, final sigma), a line feed.
 pub const QUERY_SNIPPETS: &[&str] = &[
-    ".", ".*", ".+", "\\w+", "\\w", "\\W", "[a-z]", "[A-Z]+", "[^x]", "\\s", "\\S", "\\d", "\\b",
-    "\\B", "^", "$", "|", "(", ")", "(?:", "?", "*", "+", "{2}", "{1,3}", "{0}", "(?i)", "(?-i)",
-    "(?s)", "(?-u)", "(?-u:\\w)", "\\p{Greek}", "\\p{L}", "[[:alpha:]]", "\\x{212A}", "ſ", "K",
-    "σ", "ς", "Σ", "ß", "ẞ", "İ", "ı", "ǅ", "é", "\\xe9", "\\n", "\n", "\r", "\t", " ", "\\.",
-    "\\\\", "[", "]", "{", "}", "fn", "main", "kotadb", "KotaDB", "value_", "_", "ab", "abc",
-    "struct", "def ", "println!", "NEEDLE", "caf", "()", "[]", "a{0,0}", "(a|)", "(|a)", "x*y",
-    "\\Qa.b\\E", "\\pL", "[\\s\\S]", "(?m)", "\\A", "\\z",
+    ".",
+    ".*",
+    ".+",
+    "\\w+",
+    "\\w",
+    "\\W",
+    "[a-z]",
+    "[A-Z]+",
+    "[^x]",
+    "\\s",
+    "\\S",
+    "\\d",
+    "\\b",
+    "\\B",
+    "^",
+    "$",
+    "|",
+    "(",
+    ")",
+    "(?:",
+    "?",
+    "*",
+    "+",
+    "{2}",
+    "{1,3}",
+    "{0}",
+    "(?i)",
+    "(?-i)",
+    "(?s)",
+    "(?-u)",
+    "(?-u:\\w)",
+    "\\p{Greek}",
+    "\\p{L}",
+    "[[:alpha:]]",
+    "\\x{212A}",
+    "ſ",
+    "K",
+    "σ",
+    "ς",
+    "Σ",
+    "ß",
+    "ẞ",
+    "İ",
+    "ı",
+    "ǅ",
+    "é",
+    "\\xe9",
+    "\\n",
+    "\n",
+    "\r",
+    "\t",
+    " ",
+    "\\.",
+    "\\\\",
+    "[",
+    "]",
+    "{",
+    "}",
+    "fn",
+    "main",
+    "kotadb",
+    "KotaDB",
+    "value_",
+    "_",
+    "ab",
+    "abc",
+    "struct",
+    "def ",
+    "println!",
+    "NEEDLE",
+    "caf",
+    "()",
+    "[]",
+    "a{0,0}",
+    "(a|)",
+    "(|a)",
+    "x*y",
+    "\\Qa.b\\E",
+    "\\pL",
+    "[\\s\\S]",
+    "(?m)",
+    "\\A",
+    "\\z",
 ];
 
 #[derive(Arbitrary, Debug, Clone)]
@@ -83,7 +159,12 @@ pub enum QueryPiece {
     /// One of `QUERY_SNIPPETS`.
     Snippet(u8),
     /// A slice of a corpus line, so that literal searches find something.
-    Slice { file: u8, line: u16, start: u16, len: u8 },
+    Slice {
+        file: u8,
+        line: u16,
+        start: u16,
+        len: u8,
+    },
 }
 
 pub fn render_query(pieces: &[QueryPiece], corpus: &[(&str, Vec<u8>)]) -> String {
@@ -91,8 +172,15 @@ pub fn render_query(pieces: &[QueryPiece], corpus: &[(&str, Vec<u8>)]) -> String
     for piece in pieces {
         match piece {
             QueryPiece::Raw(s) => out.push_str(s),
-            QueryPiece::Snippet(i) => out.push_str(QUERY_SNIPPETS[*i as usize % QUERY_SNIPPETS.len()]),
-            QueryPiece::Slice { file, line, start, len } => {
+            QueryPiece::Snippet(i) => {
+                out.push_str(QUERY_SNIPPETS[*i as usize % QUERY_SNIPPETS.len()])
+            }
+            QueryPiece::Slice {
+                file,
+                line,
+                start,
+                len,
+            } => {
                 if corpus.is_empty() {
                     continue;
                 }
@@ -113,10 +201,16 @@ pub fn render_query(pieces: &[QueryPiece], corpus: &[(&str, Vec<u8>)]) -> String
 
 /// Stand-ins for a query that came out empty: the last field of an input takes what the
 /// fields before it left, often nothing, and an empty query only tests one refusal.
-const DEFAULT_QUERIES: &[&str] = &["NEEDLE", "main", "kotadb", "fn ", "value_1", "e", "\\w+\\(", "(?i)k"];
+const DEFAULT_QUERIES: &[&str] = &[
+    "NEEDLE", "main", "kotadb", "fn ", "value_1", "e", "\\w+\\(", "(?i)k",
+];
 
 /// `render_query`, with an empty result replaced by a stand-in unless `keep_empty`.
-pub fn render_query_or_default(pieces: &[QueryPiece], corpus: &[(&str, Vec<u8>)], seed: u16) -> String {
+pub fn render_query_or_default(
+    pieces: &[QueryPiece],
+    corpus: &[(&str, Vec<u8>)],
+    seed: u16,
+) -> String {
     let query = render_query(pieces, corpus);
     if query.is_empty() && seed % 8 != 0 {
         return DEFAULT_QUERIES[seed as usize % DEFAULT_QUERIES.len()].to_string();
@@ -127,8 +221,16 @@ pub fn render_query_or_default(pieces: &[QueryPiece], corpus: &[(&str, Vec<u8>)]
 /// The matcher a search request means, built independently of KotaDB with the `regex`
 /// crate: the query as a regex or as an escaped literal, Unicode-aware, case-insensitive
 /// unless asked otherwise. Matched per line, without the line feed (grep semantics).
-pub fn reference_regex(query: &str, regex: bool, case_sensitive: bool) -> Option<regex::bytes::Regex> {
-    let pattern = if regex { query.to_string() } else { regex::escape(query) };
+pub fn reference_regex(
+    query: &str,
+    regex: bool,
+    case_sensitive: bool,
+) -> Option<regex::bytes::Regex> {
+    let pattern = if regex {
+        query.to_string()
+    } else {
+        regex::escape(query)
+    };
     regex::bytes::RegexBuilder::new(&pattern)
         .case_insensitive(!case_sensitive)
         .size_limit(64 << 20)

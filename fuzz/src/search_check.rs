@@ -13,9 +13,36 @@ use kotadb::engine::snapshot::Snapshot;
 use std::sync::OnceLock;
 
 pub const LANGUAGE_NAMES: &[&str] = &[
-    "rust", "rs", "python", "py", "javascript", "js", "jsx", "typescript", "ts", "tsx", "go",
-    "golang", "c", "cpp", "c++", "cxx", "java", "ruby", "rb", "csharp", "c#", "cs", "php", " Rust ",
-    "PYTHON", "Go", "TSX", "markdown", "", "C",
+    "rust",
+    "rs",
+    "python",
+    "py",
+    "javascript",
+    "js",
+    "jsx",
+    "typescript",
+    "ts",
+    "tsx",
+    "go",
+    "golang",
+    "c",
+    "cpp",
+    "c++",
+    "cxx",
+    "java",
+    "ruby",
+    "rb",
+    "csharp",
+    "c#",
+    "cs",
+    "php",
+    " Rust ",
+    "PYTHON",
+    "Go",
+    "TSX",
+    "markdown",
+    "",
+    "C",
 ];
 
 #[derive(Arbitrary, Debug)]
@@ -29,7 +56,9 @@ impl LanguageInput {
     pub fn name(&self) -> Option<String> {
         match self {
             LanguageInput::None => None,
-            LanguageInput::Known(i) => Some(LANGUAGE_NAMES[*i as usize % LANGUAGE_NAMES.len()].to_string()),
+            LanguageInput::Known(i) => {
+                Some(LANGUAGE_NAMES[*i as usize % LANGUAGE_NAMES.len()].to_string())
+            }
             LanguageInput::Raw(s) => Some(s.clone()),
         }
     }
@@ -62,7 +91,6 @@ pub fn world() -> &'static World {
         cache: TextCache::new(4 << 20),
     })
 }
-
 
 /// One request's checks (see the crate's targets for what is checked).
 pub fn check(input: Request) {
@@ -103,11 +131,17 @@ pub fn check(input: Request) {
                 && !query.contains('\n')
                 && query.len() <= MAX_QUERY_BYTES
                 && (1..=kotadb::engine::search::MAX_LIMIT).contains(&limit);
-            if plain && glob_text.as_deref().is_none_or(str::is_empty) && language.as_deref().is_none_or(str::is_empty) {
+            if plain
+                && glob_text.as_deref().is_none_or(str::is_empty)
+                && language.as_deref().is_none_or(str::is_empty)
+            {
                 panic!("literal request refused: {request:?}: {error}");
             }
             if let SearchError::UnknownLanguage(name) = &error {
-                assert!(Language::parse(name).is_none(), "{name:?} refused but parses");
+                assert!(
+                    Language::parse(name).is_none(),
+                    "{name:?} refused but parses"
+                );
             }
             return;
         }
@@ -168,14 +202,24 @@ pub fn check(input: Request) {
         let Some((path, text)) = world.files.iter().find(|(p, _)| *p == m.path) else {
             panic!("result in a file that is not live: {m:?}");
         };
-        assert!(admitted(path), "result in a filtered-out file: {m:?} for {request:?}");
+        assert!(
+            admitted(path),
+            "result in a filtered-out file: {m:?} for {request:?}"
+        );
         let lines = lines_of(text);
-        assert!(m.line >= 1 && (m.line as usize) <= lines.len(), "no such line: {m:?}");
+        assert!(
+            m.line >= 1 && (m.line as usize) <= lines.len(),
+            "no such line: {m:?}"
+        );
         let line = lines[m.line as usize - 1];
         let Some(hit) = reference.find(line) else {
             panic!("line does not match: {m:?} for {request:?}");
         };
-        assert_eq!(m.column, hit.start() as u64 + 1, "column of {m:?} for {request:?}");
+        assert_eq!(
+            m.column,
+            hit.start() as u64 + 1,
+            "column of {m:?} for {request:?}"
+        );
         assert_eq!(
             m.text,
             kotadb::engine::text::display_line(line, hit.start()),
@@ -183,17 +227,29 @@ pub fn check(input: Request) {
         );
         if line.len() <= kotadb::engine::text::MAX_LINE_TEXT {
             let body = line.strip_suffix(b"\r").unwrap_or(line);
-            assert_eq!(m.text, String::from_utf8_lossy(body), "short line shown whole");
+            assert_eq!(
+                m.text,
+                String::from_utf8_lossy(body),
+                "short line shown whole"
+            );
         }
         if let Some(previous) = previous {
-            assert!(previous < (m.path.as_str(), m.line), "results out of order or repeated: {previous:?} then {m:?}");
+            assert!(
+                previous < (m.path.as_str(), m.line),
+                "results out of order or repeated: {previous:?} then {m:?}"
+            );
         }
         previous = Some((m.path.as_str(), m.line));
     }
     assert_eq!(
-        found.total, expected_total,
+        found.total,
+        expected_total,
         "total differs from a naive scan for {request:?} (plan {:?})",
         compiled.plan()
     );
-    assert_eq!(found.matches.len() as u64, expected_total.min(limit as u64), "results vs limit");
+    assert_eq!(
+        found.matches.len() as u64,
+        expected_total.min(limit as u64),
+        "results vs limit"
+    );
 }

@@ -84,6 +84,9 @@ struct PathFilter {
     glob: globset::GlobMatcher,
     /// A glob without '/' matches the file name in any directory, as in .gitignore.
     basename_only: bool,
+    /// A glob ending in '/' names directories only, so it matches no file, as
+    /// `rg -g 'src/'` matches none (globset alone would let `**/` match every file).
+    directories_only: bool,
 }
 
 impl PathFilter {
@@ -109,10 +112,14 @@ impl PathFilter {
         Ok(PathFilter {
             glob: matcher,
             basename_only: !glob.contains('/'),
+            directories_only: glob.ends_with('/'),
         })
     }
 
     fn matches(&self, path: &str) -> bool {
+        if self.directories_only {
+            return false;
+        }
         if self.basename_only {
             self.glob.is_match(path.rsplit('/').next().unwrap_or(path))
         } else {
@@ -520,6 +527,19 @@ mod tests {
             );
         }
         assert!(CompiledSearch::new(&with_path("src/{a,{b,c}}/*.rs")).is_ok());
+    }
+
+    /// Found by the `path_glob` fuzz target: globset lets `**/` match a file at the root,
+    /// while ripgrep's `-g` treats any glob ending in '/' as directories only.
+    #[test]
+    fn a_glob_ending_in_a_slash_matches_no_file_as_in_ripgrep() {
+        for glob in ["/**/", "**/", "src/", "/src/"] {
+            let filter = PathFilter::new(glob).unwrap();
+            for path in [".rs", "src/a.rs", "src/x/c.rs", "b.rs"] {
+                assert!(!filter.matches(path), "{glob} matched {path}");
+            }
+        }
+        assert!(PathFilter::new("src/**").unwrap().matches("src/x/c.rs"));
     }
 
     #[test]
