@@ -29,6 +29,7 @@ WORKDIR /app
 ENV PORT=8080 \
     KOTADB_BIND=0.0.0.0 \
     KOTADB_DATA_DIR=/app/data \
+    KOTADB_LOG_FORMAT=json \
     RUST_LOG=info
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

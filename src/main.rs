@@ -63,12 +63,7 @@ mod tree_sitter_alloc {
 fn main() -> std::process::ExitCode {
     // Before the runtime starts any thread.
     tree_sitter_alloc::install();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let cli = kotadb::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -87,6 +82,27 @@ fn main() -> std::process::ExitCode {
             eprintln!("kotadb: {error:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs on stderr, filtered by `RUST_LOG` (default `warn`): human-readable lines, or one
+/// JSON object per line with the current span (request id, job id) when
+/// `KOTADB_LOG_FORMAT=json` (the Docker image's default). Read here, before the command
+/// line, because logging starts before anything else.
+fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("KOTADB_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init();
+    } else {
+        builder.init();
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tracing::Instrument;
 
 use crate::config::ActorsConfig;
 use crate::core::{Core, RunningJob};
@@ -110,7 +111,11 @@ async fn run_job<W: RepoWork>(state: &mut RepoArgs<W>, mut running: RunningJob) 
         lost_tx,
     )));
     let timeout = state.config.job_timeout;
-    let index = state.work.index(&state.repo, &job, &cancel);
+    let span = tracing::info_span!("job", job_id = %job.id, repository_id = %job.repository_id);
+    let index = state
+        .work
+        .index(&state.repo, &job, &cancel)
+        .instrument(span);
     tokio::pin!(index);
     let finished = tokio::select! {
         result = &mut index => Ok(result),

@@ -14,6 +14,7 @@ pub mod health;
 pub mod mcp;
 pub mod metrics;
 pub mod openapi;
+pub mod request_id;
 pub mod rest;
 
 use crate::service::Service;
@@ -129,6 +130,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         ))
         .layer(middleware::map_response(json_method_not_allowed))
         .layer(middleware::from_fn_with_state(metrics, metrics::record))
+        .layer(middleware::from_fn(request_id::request_span))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(
             ServiceBuilder::new()
