@@ -167,6 +167,10 @@ pub struct ServeSettings {
     /// contains this text panics. Never set it in production.
     #[arg(long, env = "KOTADB_FAULT_PANIC_ON", hide = true)]
     pub fault_panic_on: Option<String>,
+    /// Fault injection for consistency tests: milliseconds to wait between an index run's
+    /// database commit and the publication of its snapshot. Never set it in production.
+    #[arg(long, env = "KOTADB_FAULT_PUBLISH_DELAY_MS", hide = true)]
+    pub fault_publish_delay_ms: Option<u64>,
 }
 
 impl ServeSettings {

@@ -17,6 +17,9 @@ pub struct EngineWork {
     /// Test hook for crash-isolation tests: when set, indexing a repository whose git URL
     /// contains this text panics (outside the per-file guard), as a grammar bug would.
     pub panic_on: Option<String>,
+    /// Test hook for consistency tests: a pause between the database commit (done when
+    /// the indexer returns) and the RepoActor's publication of the new snapshot.
+    pub publish_delay: Option<Duration>,
 }
 
 #[async_trait]
@@ -65,6 +68,9 @@ impl RepoWork for EngineWork {
             repository = %repository.id, job = %job.id, commit = %summary.commit,
             files = summary.files_indexed, seconds = summary.seconds, "indexed"
         );
+        if let Some(delay) = self.publish_delay {
+            tokio::time::sleep(delay).await;
+        }
         Ok(snapshot)
     }
 }

@@ -41,6 +41,7 @@ pub async fn build(
     let work = Arc::new(EngineWork {
         indexer,
         panic_on: args.fault_panic_on.clone(),
+        publish_delay: args.fault_publish_delay_ms.map(Duration::from_millis),
     });
     let queue = Arc::new(StoreQueue {
         store: Arc::clone(&store),

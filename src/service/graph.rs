@@ -31,14 +31,17 @@ impl Service {
         }
         let repository = self.select(org, &body.repository).await?;
         let path = body.path.trim_start_matches("./").trim_start_matches('/');
-        Ok(answers::search_dependencies(
-            self.store.as_ref(),
-            &repository.id,
-            path,
-            body.direction,
-            body.depth,
-        )
-        .await?)
+        self.at_published_commits(org, Some(&repository.id), || async {
+            Ok(answers::search_dependencies(
+                self.store.as_ref(),
+                &repository.id,
+                path,
+                body.direction,
+                body.depth,
+            )
+            .await?)
+        })
+        .await
     }
 
     /// What a change to `paths` may affect: dependents, the symbols defined there and
@@ -54,6 +57,19 @@ impl Service {
             return Err(BadRequest("give between 1 and 200 changed paths".into()).into());
         }
         let repository = self.select(org, repository).await?;
+        self.at_published_commits(org, Some(&repository.id), || {
+            self.change_impact_in(org, &repository, paths, depth)
+        })
+        .await
+    }
+
+    async fn change_impact_in(
+        &self,
+        org: &OrganizationId,
+        repository: &Repository,
+        paths: &[String],
+        depth: u32,
+    ) -> ServiceResult<ChangeImpact> {
         let depth = depth.clamp(1, answers::MAX_DEPTH);
         let mut dependents = Vec::new();
         for path in paths {

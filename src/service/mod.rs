@@ -7,12 +7,14 @@
 //! - `graph`: dependencies and change impact.
 //! - `files`: one file's text, recently indexed files.
 //! - `health`: what `/health` and `/metrics` report.
+//! - `consistency`: database answers wait for the snapshots to show the same commit.
 //!
 //! Architecture invariant: every operation takes the caller's organization and checks
 //! that a repository or job belongs to it before touching it; another tenant's id is
 //! indistinguishable from an unknown one (404). Surfaces translate their input into a
 //! call here and the result (or [`ServiceError`]) into their output, nothing more.
 
+mod consistency;
 mod files;
 mod graph;
 mod health;

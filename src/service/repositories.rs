@@ -112,13 +112,12 @@ impl Service {
     }
 
     pub async fn repositories(&self, org: &OrganizationId) -> ServiceResult<Vec<RepositoryView>> {
-        Ok(self
-            .store
-            .repositories(org)
-            .await?
-            .iter()
-            .map(|r| self.view(r))
-            .collect())
+        let all = self
+            .at_published_commits(org, None, || async {
+                Ok(self.store.repositories(org).await?)
+            })
+            .await?;
+        Ok(all.iter().map(|r| self.view(r)).collect())
     }
 
     pub async fn repository(
@@ -126,7 +125,11 @@ impl Service {
         org: &OrganizationId,
         id: &str,
     ) -> ServiceResult<RepositoryView> {
-        Ok(self.view(&self.owned(org, id).await?))
+        let found = self.owned(org, id).await?;
+        let found = self
+            .at_published_commits(org, Some(&found.id), || self.owned(org, id))
+            .await?;
+        Ok(self.view(&found))
     }
 
     pub async fn delete_repository(&self, org: &OrganizationId, id: &str) -> ServiceResult<()> {

@@ -31,11 +31,17 @@ impl Service {
         org: &OrganizationId,
         body: &SymbolSearchBody,
     ) -> ServiceResult<answers::SymbolSearchResponse> {
-        let scope = self.scope(org, body.repository.as_deref()).await?;
-        let query = body.to_query(scope.map(|r| r.id))?;
-        Ok(answers::SymbolSearchResponse {
-            results: self.store.search_symbols(org, &query).await?,
-        })
+        let scope = self
+            .scope(org, body.repository.as_deref())
+            .await?
+            .map(|r| r.id);
+        let query = body.to_query(scope.clone())?;
+        let results = self
+            .at_published_commits(org, scope.as_ref(), || async {
+                Ok(self.store.search_symbols(org, &query).await?)
+            })
+            .await?;
+        Ok(answers::SymbolSearchResponse { results })
     }
 
     pub async fn find_references(
@@ -53,8 +59,12 @@ impl Service {
             .await?
             .map(|r| r.id);
         let results = self
-            .store
-            .find_references(org, &body.symbol, scope.as_ref(), limit)
+            .at_published_commits(org, scope.as_ref(), || async {
+                Ok(self
+                    .store
+                    .find_references(org, &body.symbol, scope.as_ref(), limit)
+                    .await?)
+            })
             .await?;
         Ok(answers::ReferencesResponse { results })
     }

@@ -52,6 +52,7 @@ impl Server {
             "KOTADB_PUBLIC_URL",
             "PORT",
             "KOTADB_FAULT_PANIC_ON",
+            "KOTADB_FAULT_PUBLISH_DELAY_MS",
             "KOTADB_MAX_CONCURRENT_REQUESTS",
             "KOTADB_MAX_BODY_BYTES",
             "KOTA_RATE_LIMIT_FREE_PER_HOUR",
