@@ -7,6 +7,7 @@
 //! `[redacted]`, they have no `Display`, and clap hides their environment values in
 //! `--help`.
 
+use crate::engine::url_policy::{GitBase, UrlError};
 use crate::layout::DataDir;
 use crate::store::Tier;
 use kotadb_actors::ActorsConfig;
@@ -105,6 +106,11 @@ impl Settings {
     /// The data directory's layout.
     pub fn data(&self) -> DataDir {
         DataDir::new(&self.data_dir)
+    }
+
+    /// The git base URL, parsed (every command that takes a URL checks it against this).
+    pub fn git_base(&self) -> Result<GitBase, UrlError> {
+        GitBase::parse(&self.git_base_url)
     }
 }
 

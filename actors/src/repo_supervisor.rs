@@ -294,7 +294,8 @@ impl<W: RepoWork> SupervisorState<W> {
                 .insert(repo.clone(), parked);
         }
         if let Some(job) = crashed_job {
-            self.shared.core.settle.spawn_attempt_failed(job, reason);
+            let settle = &self.shared.core.settle;
+            settle.spawn(job.clone(), settle.after_failed_attempt(&job, &reason));
         }
     }
 

@@ -32,7 +32,12 @@ impl Settle {
     /// An attempt failed: retried after `min(base·2ⁿ, cap)` while attempts remain, then
     /// failed for good.
     pub async fn attempt_failed(&self, job: &Job, error: &str) {
-        let outcome = match retry_decision(&self.config, job.attempts).retry_after() {
+        self.write(job, self.after_failed_attempt(job, error)).await;
+    }
+
+    /// The outcome of a failed attempt under the retry policy (see [`Settle::attempt_failed`]).
+    pub fn after_failed_attempt(&self, job: &Job, error: &str) -> Outcome {
+        match retry_decision(&self.config, job.attempts).retry_after() {
             Some(after) => Outcome::Retry {
                 error: error.to_string(),
                 after,
@@ -40,8 +45,7 @@ impl Settle {
             None => Outcome::Failed {
                 error: error.to_string(),
             },
-        };
-        self.write(job, outcome).await;
+        }
     }
 
     /// Back to the queue without spending the attempt.
@@ -54,14 +58,6 @@ impl Settle {
         let settle = self.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move { settle.write(&job, outcome).await });
-        }
-    }
-
-    /// [`Settle::attempt_failed`] from code that cannot wait.
-    pub fn spawn_attempt_failed(&self, job: Job, error: String) {
-        let settle = self.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { settle.attempt_failed(&job, &error).await });
         }
     }
 

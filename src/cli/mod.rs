@@ -335,7 +335,7 @@ async fn index(
         .lock_for_writing(&format!("kotadb index (pid {})", std::process::id()))?;
     let store = open_store(config).await?;
     let org = OrganizationId::local();
-    let base = crate::engine::url_policy::GitBase::parse(&config.git_base_url)?;
+    let base = config.git_base()?;
     let source = Source::parse(input, &base, true)?;
     let url = source.url();
     let (repository, created) = match store.repository_by_url(&org, &url).await? {
@@ -412,7 +412,7 @@ async fn local_service(config: &Settings) -> anyhow::Result<Service> {
         open_store(config).await?,
         Workers::None,
         ServiceSettings {
-            git_base: crate::engine::url_policy::GitBase::parse(&config.git_base_url)?,
+            git_base: config.git_base()?,
             public_url: String::new(),
             webhook_key: crate::settings::Secret::new(""),
         },

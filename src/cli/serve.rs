@@ -53,7 +53,7 @@ pub async fn build(
         Arc::clone(&store),
         Workers::Actors(actors),
         ServiceSettings {
-            git_base: crate::engine::url_policy::GitBase::parse(&config.git_base_url)?,
+            git_base: config.git_base()?,
             public_url,
             webhook_key: webhook_key(config, args)?,
         },

@@ -38,10 +38,22 @@ impl Service {
         F: FnMut() -> Fut,
         Fut: Future<Output = ServiceResult<T>>,
     {
+        // The repositories to watch are listed once: one registered meanwhile is not read
+        // by `read` either, and `agree` ignores a stored commit nothing showed.
+        let ids: Vec<RepositoryId> = match scope {
+            Some(id) => vec![id.clone()],
+            None => self
+                .store
+                .repositories(org)
+                .await?
+                .into_iter()
+                .map(|r| r.id)
+                .collect(),
+        };
         let mut pause = FIRST_PAUSE;
         let mut attempt = 1;
         loop {
-            let shown = self.shown_commits(org, scope).await?;
+            let shown = self.shown_commits(&ids).await;
             let value = read().await?;
             let stored = self.stored_commits(org, scope).await?;
             if agree(&shown, &stored) || attempt >= ATTEMPTS {
@@ -70,28 +82,14 @@ impl Service {
 
     /// What the snapshots show. A repository whose snapshot cannot be had right now
     /// (parked, its actor restarting) is left out: nothing reads it either.
-    async fn shown_commits(
-        &self,
-        org: &OrganizationId,
-        scope: Option<&RepositoryId>,
-    ) -> ServiceResult<Commits> {
-        let ids: Vec<RepositoryId> = match scope {
-            Some(id) => vec![id.clone()],
-            None => self
-                .store
-                .repositories(org)
-                .await?
-                .into_iter()
-                .map(|r| r.id)
-                .collect(),
-        };
+    async fn shown_commits(&self, ids: &[RepositoryId]) -> Commits {
         let mut shown = Commits::new();
         for id in ids {
-            if let Ok(snapshot) = self.snapshot(&id).await {
-                shown.insert(id, snapshot.map(|s| s.commit.clone()));
+            if let Ok(snapshot) = self.snapshot(id).await {
+                shown.insert(id.clone(), snapshot.map(|s| s.commit.clone()));
             }
         }
-        Ok(shown)
+        shown
     }
 }
 

@@ -125,9 +125,11 @@ impl Service {
         org: &OrganizationId,
         id: &str,
     ) -> ServiceResult<RepositoryView> {
-        let found = self.owned(org, id).await?;
+        // The scope needs only the parsed id; an id that is not the org's has no stored
+        // commit to wait for, and `owned` then answers 404.
+        let scope = RepositoryId::parse(id).ok_or(ServiceError::NotFound("repository"))?;
         let found = self
-            .at_published_commits(org, Some(&found.id), || self.owned(org, id))
+            .at_published_commits(org, Some(&scope), || self.owned(org, id))
             .await?;
         Ok(self.view(&found))
     }
