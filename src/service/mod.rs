@@ -97,7 +97,7 @@ pub enum Workers {
 
 /// The operations, shared by all surfaces. Cheap to share (`Arc<Service>`).
 pub struct Service {
-    pub(crate) store: Arc<dyn Store>,
+    store: Arc<dyn Store>,
     /// Decompressed index blocks shared by all searches (None: no cache).
     text_cache: Option<Arc<TextCache>>,
     /// Time spent getting snapshots from the repository actors (the "actor hop").
@@ -133,10 +133,6 @@ impl Service {
             Workers::Actors(actors) => Some(actors),
             Workers::None => None,
         }
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
     }
 
     /// Tells the workers a job is waiting (a no-op without workers).

@@ -71,11 +71,6 @@ impl JobStatus {
             _ => None,
         }
     }
-
-    /// Whether the job will not run again.
-    pub fn is_final(self) -> bool {
-        matches!(self, JobStatus::Succeeded | JobStatus::Failed)
-    }
 }
 
 impl std::fmt::Display for JobStatus {
