@@ -6,6 +6,7 @@
 //! - [`store`]: where canonical records live — one `Store` interface, SQLite embedded
 //!   (and Postgres in SaaS mode).
 //! - [`indexer`]: one indexing run of one repository: git → engine → store + index.
+//! - [`tokens`]: Supabase access tokens (JWTs), verified locally (HS256 secret, JWKS).
 //! - [`cli`]: the `kotadb` command line.
 //! - `actors/` (crate `kotadb-actors`): who does the work and in what order.
 
@@ -19,6 +20,7 @@ pub mod layout;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod tokens;
 pub mod work;
 
 /// Lowers the calling thread's scheduling priority to nice 10 (Linux: `nice` is per
