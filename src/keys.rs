@@ -1,7 +1,12 @@
 //! API keys: `kota_{tier}_{key_id}_{secret}`. The secret is 256 random bits; only its
 //! SHA-256 is stored (a fast hash is right for random secrets: there is nothing to guess).
+//!
+//! Keys made in SQL as seed 000 says (`crypt('<plaintext>', gen_salt('bf'))`) hold a
+//! bcrypt hash instead, and any plaintext; the Postgres migration records the SHA-256 of
+//! that plaintext as the row's `lookup_hash`, so such a key is found by one indexed
+//! lookup of [`lookup_hash`] and only that row's bcrypt is checked ([`verify_bcrypt`]).
 
-use crate::store::{ApiKeyRecord, OrganizationId, Store, StoreResult, Tier};
+use crate::store::{ApiKeyRecord, OrganizationId, Permissions, Store, StoreResult, Tier};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -45,21 +50,45 @@ impl PresentedKey {
         let presented = hash_secret(&self.secret);
         presented.as_bytes().ct_eq(stored_hash.as_bytes()).into()
     }
-
-    /// A cache key for the whole presented key: never the key id alone, so a wrong
-    /// secret with a known id never hits a cached success.
-    pub fn fingerprint(&self) -> String {
-        hash_secret(&format!(
-            "{}_{}_{}",
-            self.tier.name(),
-            self.key_id,
-            self.secret
-        ))
-    }
 }
 
 fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// The `lookup_hash` of a key made in SQL: SHA-256 (hex) of its whole plaintext.
+pub fn lookup_hash(plaintext: &str) -> String {
+    hash_secret(plaintext)
+}
+
+/// The cache key of any presented credential: SHA-256 of all of it.
+pub fn fingerprint(credential: &str) -> String {
+    hash_secret(credential)
+}
+
+/// Whether a stored `key_hash` is a bcrypt hash (a key made in SQL).
+pub fn is_bcrypt(key_hash: &str) -> bool {
+    key_hash.starts_with("$2")
+}
+
+/// Checks a plaintext against a bcrypt hash, off the async workers (bcrypt is slow on
+/// purpose). False for anything malformed.
+pub async fn verify_bcrypt(plaintext: &str, key_hash: &str) -> bool {
+    let (plaintext, key_hash) = (plaintext.to_string(), key_hash.to_string());
+    tokio::task::spawn_blocking(move || bcrypt::verify(plaintext, &key_hash).unwrap_or(false))
+        .await
+        .unwrap_or(false)
+}
+
+/// What a new key is for.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub tier: Tier,
+    pub name: String,
+    pub permissions: Permissions,
+    pub is_admin: bool,
+    /// A Supabase user (an `auth.users` id) the key is made for; they join the org.
+    pub user_id: Option<String>,
 }
 
 /// A newly created key: the full text is shown once, then only its hash exists.
@@ -68,14 +97,22 @@ pub struct CreatedKey {
     pub record: ApiKeyRecord,
 }
 
-/// Creates and stores a key.
+/// Creates and stores a key (and makes its user, if any, a member of the org).
 pub async fn create(
     store: &dyn Store,
     org: &OrganizationId,
-    tier: Tier,
-    name: &str,
-    is_admin: bool,
+    new: NewKey,
 ) -> StoreResult<CreatedKey> {
+    let NewKey {
+        tier,
+        name,
+        permissions,
+        is_admin,
+        user_id,
+    } = new;
+    if let Some(user) = &user_id {
+        store.add_member(org, user).await?;
+    }
     let key_id = uuid::Uuid::new_v4().simple().to_string();
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -83,9 +120,13 @@ pub async fn create(
     let record = ApiKeyRecord {
         key_id: key_id.clone(),
         organization_id: org.0.clone(),
-        name: name.to_string(),
+        user_id,
+        name,
         tier,
         key_hash: hash_secret(&secret),
+        permissions,
+        rate_limit: None,
+        monthly_quota: None,
         is_admin,
         usage_count: 0,
         last_used_at: None,

@@ -10,6 +10,7 @@
 //! - [`cli`]: the `kotadb` command line.
 //! - `actors/` (crate `kotadb-actors`): who does the work and in what order.
 
+pub mod access;
 pub mod answers;
 pub mod cli;
 pub mod engine;

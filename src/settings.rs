@@ -79,6 +79,12 @@ pub const DEFAULT_TIER_LIMITS: TierLimits = TierLimits {
 };
 /// How long a cached key check (positive or negative) is trusted.
 pub const DEFAULT_KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+/// The burst bucket: refilled at this many requests per second per key or user...
+pub const DEFAULT_BURST_PER_SECOND: u32 = 50;
+/// ...holding at most this many.
+pub const DEFAULT_BURST: u32 = 200;
+/// Rate-limiter actors (see `kotadb_actors::access`).
+pub const DEFAULT_RATE_LIMITER_SHARDS: usize = 4;
 
 /// Settings of every command: where the data is and whom the service may fetch from.
 #[derive(Debug, Clone, clap::Args)]
@@ -103,6 +109,14 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Whether `DATABASE_URL` selects Postgres (SaaS mode).
+    pub fn is_saas(&self) -> bool {
+        self.database_url.as_ref().is_some_and(|url| {
+            let url = url.expose();
+            url.starts_with("postgres://") || url.starts_with("postgresql://")
+        })
+    }
+
     /// The data directory's layout.
     pub fn data(&self) -> DataDir {
         DataDir::new(&self.data_dir)
@@ -113,6 +127,11 @@ impl Settings {
         GitBase::parse(&self.git_base_url)
     }
 }
+
+/// What is wrong with the SaaS configuration, every problem named.
+#[derive(Debug, thiserror::Error)]
+#[error("the SaaS configuration is incomplete (set DISABLE_SAAS_ENV_VALIDATION=1 to start anyway):\n  - {}", .0.join("\n  - "))]
+pub struct SaasConfigError(pub Vec<String>);
 
 /// `kotadb serve` settings (names in CONTRACT.md).
 #[derive(Debug, Clone, clap::Args)]
@@ -141,6 +160,33 @@ pub struct ServeSettings {
     pub rate_solo: u64,
     #[arg(long, env = "KOTA_RATE_LIMIT_TEAM_PER_HOUR", default_value_t = DEFAULT_TIER_LIMITS.team)]
     pub rate_team: u64,
+    /// Seconds a checked credential (valid or not) is trusted before it is checked again;
+    /// a key revoked on another instance is refused within this time.
+    #[arg(long, env = "KOTADB_KEY_CACHE_TTL_SECS", default_value_t = DEFAULT_KEY_CACHE_TTL.as_secs())]
+    pub key_cache_ttl_secs: u64,
+    /// Short burst limit per key or user: requests per second the bucket refills...
+    #[arg(long, env = "KOTADB_BURST_PER_SECOND", default_value_t = DEFAULT_BURST_PER_SECOND)]
+    pub burst_per_second: u32,
+    /// ...and how many it holds.
+    #[arg(long, env = "KOTADB_BURST", default_value_t = DEFAULT_BURST)]
+    pub burst: u32,
+    /// Rate-limiter actors; keys are spread over them by hash.
+    #[arg(long, env = "KOTADB_RATE_LIMITER_SHARDS", default_value_t = DEFAULT_RATE_LIMITER_SHARDS)]
+    pub rate_limiter_shards: usize,
+    /// The Supabase project (`https://<ref>.supabase.co`): access tokens signed with
+    /// ES256/RS256 are checked against its JWKS.
+    #[arg(long, env = "SUPABASE_URL")]
+    pub supabase_url: Option<String>,
+    #[arg(long, env = "SUPABASE_ANON_KEY", hide_env_values = true)]
+    pub supabase_anon_key: Option<Secret>,
+    #[arg(long, env = "SUPABASE_SERVICE_KEY", hide_env_values = true)]
+    pub supabase_service_key: Option<Secret>,
+    /// The project's legacy JWT secret: access tokens signed HS256 are checked with it.
+    #[arg(long, env = "SUPABASE_JWT_SECRET", hide_env_values = true)]
+    pub supabase_jwt_secret: Option<Secret>,
+    /// Start even when the SaaS configuration is incomplete (logs a loud warning).
+    #[arg(long, env = "DISABLE_SAAS_ENV_VALIDATION", value_parser = clap::builder::FalseyValueParser::new(), default_value = "false")]
+    pub disable_saas_env_validation: bool,
     #[arg(long, env = "KOTADB_JOB_LEASE_SECS", default_value_t = ActorsConfig::DEFAULT_LEASE_SECS)]
     pub job_lease_secs: u64,
     /// Server key from which webhook secrets are derived (default: DATA_DIR/webhook.key).
@@ -185,6 +231,83 @@ impl ServeSettings {
         self.index_threads.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
         })
+    }
+
+    /// How Supabase access tokens are verified (SUPABASE_JWT_SECRET, SUPABASE_URL).
+    pub fn token_settings(&self) -> Result<crate::tokens::TokenSettings, SaasConfigError> {
+        let supabase_url =
+            match self.supabase_url.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(text) => Some(url::Url::parse(text).map_err(|e| {
+                    SaasConfigError(vec![format!("SUPABASE_URL is not a URL ({e})")])
+                })?),
+            };
+        Ok(crate::tokens::TokenSettings {
+            jwt_secret: self
+                .supabase_jwt_secret
+                .clone()
+                .filter(|s| !s.expose().is_empty()),
+            supabase_url,
+        })
+    }
+
+    /// Seed 002's startup validation of SaaS mode (`DATABASE_URL` is Postgres): every
+    /// missing or malformed variable is named in one error, before anything is served.
+    /// `DISABLE_SAAS_ENV_VALIDATION` skips it with a loud warning.
+    pub fn validate_saas(&self, config: &Settings) -> Result<(), SaasConfigError> {
+        if !config.is_saas() {
+            return Ok(());
+        }
+        let mut problems = Vec::new();
+        let present = |value: Option<&str>| value.map(str::trim).is_some_and(|v| !v.is_empty());
+        match self.supabase_url.as_deref().map(str::trim) {
+            None | Some("") => {
+                problems.push("SUPABASE_URL is missing (https://<project>.supabase.co)".to_string())
+            }
+            Some(text) => match url::Url::parse(text) {
+                Ok(url) if matches!(url.scheme(), "https" | "http") && url.host().is_some() => {}
+                _ => problems.push(format!("SUPABASE_URL {text:?} is not an http(s) URL")),
+            },
+        }
+        if !present(self.supabase_anon_key.as_ref().map(Secret::expose)) {
+            problems.push("SUPABASE_ANON_KEY is missing".into());
+        }
+        if !present(self.supabase_service_key.as_ref().map(Secret::expose)) {
+            problems.push("SUPABASE_SERVICE_KEY is missing".into());
+        }
+        match self.webhook_key.as_ref().map(|k| k.expose().trim().len()) {
+            None | Some(0) => problems.push(
+                "KOTADB_WEBHOOK_KEY is missing (every instance must derive the same webhook secrets)".into(),
+            ),
+            Some(n) if n < 32 => problems.push(format!(
+                "KOTADB_WEBHOOK_KEY is {n} characters; use at least 32 random characters"
+            )),
+            Some(_) => {}
+        }
+        match self.public_url.as_deref().map(str::trim) {
+            None | Some("") => problems.push(
+                "KOTADB_PUBLIC_URL is missing (the base of webhook URLs given to GitHub)".into(),
+            ),
+            Some(text) => match url::Url::parse(text) {
+                Ok(url) if matches!(url.scheme(), "https" | "http") && url.host().is_some() => {}
+                _ => problems.push(format!("KOTADB_PUBLIC_URL {text:?} is not an http(s) URL")),
+            },
+        }
+        if let Some(secret) = &self.supabase_jwt_secret {
+            if !secret.expose().is_empty() && secret.expose().len() < 32 {
+                problems.push("SUPABASE_JWT_SECRET is shorter than 32 characters".into());
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SaasConfigError(problems))
+        }
+    }
+
+    /// How long a checked credential is trusted.
+    pub fn key_cache_ttl(&self) -> Duration {
+        Duration::from_secs(self.key_cache_ttl_secs)
     }
 
     pub fn tier_limits(&self) -> TierLimits {

@@ -51,6 +51,7 @@
 //!
 //! Needs panic unwinding: with `panic = "abort"` a panicking indexer takes the process down.
 
+pub mod access;
 mod config;
 mod core;
 mod error;
@@ -66,6 +67,7 @@ mod root;
 mod settle;
 mod shared;
 
+pub use access::AccessActors;
 pub use config::ActorsConfig;
 pub use error::ActorError;
 pub use handle::Actors;

@@ -110,6 +110,12 @@ pub enum KeysCommand {
         /// A label for the key.
         #[arg(long, default_value = "")]
         name: String,
+        /// A Supabase user (an auth.users id) who becomes a member of the organization.
+        #[arg(long)]
+        user: Option<String>,
+        /// The key can read but not register, re-index or delete.
+        #[arg(long)]
+        read_only: bool,
     },
     /// List keys (never their secrets).
     List {
@@ -485,14 +491,46 @@ async fn search(config: &Settings, args: SearchArgs) -> anyhow::Result<()> {
 async fn keys(config: &Settings, command: KeysCommand) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     match command {
-        KeysCommand::Create { tier, org, name } => {
+        KeysCommand::Create {
+            tier,
+            org,
+            name,
+            user,
+            read_only,
+        } => {
             let tier = crate::store::Tier::parse(&tier)
                 .ok_or_else(|| anyhow::anyhow!("unknown tier {tier:?}"))?;
+            let user_id = user
+                .map(|text| {
+                    uuid::Uuid::parse_str(text.trim())
+                        .map(|u| u.to_string())
+                        .map_err(|_| {
+                            anyhow::anyhow!(
+                                "--user must be a Supabase user id (a UUID), not {text:?}"
+                            )
+                        })
+                })
+                .transpose()?;
             let org = match org {
                 Some(name) => store.ensure_organization(&name).await?,
                 None => OrganizationId::local(),
             };
-            let created = crate::keys::create(store.as_ref(), &org, tier, &name, false).await?;
+            let created = crate::keys::create(
+                store.as_ref(),
+                &org,
+                crate::keys::NewKey {
+                    tier,
+                    name,
+                    permissions: if read_only {
+                        crate::store::Permissions::READ_ONLY
+                    } else {
+                        crate::store::Permissions::READ_WRITE
+                    },
+                    is_admin: false,
+                    user_id,
+                },
+            )
+            .await?;
             outln!(
                 "created {} key {} for organization {}",
                 tier.name(),

@@ -115,6 +115,15 @@ async fn shutdown_signal() {
 }
 
 pub async fn serve(config: &Settings, args: ServeSettings) -> anyhow::Result<()> {
+    if args.disable_saas_env_validation {
+        if let Err(problems) = args.validate_saas(config) {
+            tracing::warn!(
+                "DISABLE_SAAS_ENV_VALIDATION is set: starting with an unchecked SaaS configuration. {problems}"
+            );
+        }
+    } else {
+        args.validate_saas(config)?;
+    }
     let listener = tokio::net::TcpListener::bind((args.bind.as_str(), args.port))
         .await
         .with_context(|| format!("binding {}:{}", args.bind, args.port))?;
@@ -141,9 +150,13 @@ pub async fn serve(config: &Settings, args: ServeSettings) -> anyhow::Result<()>
         let created = crate::keys::create(
             store.as_ref(),
             &OrganizationId::local(),
-            Tier::Team,
-            "admin",
-            true,
+            crate::keys::NewKey {
+                tier: Tier::Team,
+                name: "admin".into(),
+                permissions: crate::store::Permissions::READ_WRITE,
+                is_admin: true,
+                user_id: None,
+            },
         )
         .await?;
         writeln!(
@@ -189,12 +202,26 @@ pub async fn serve(config: &Settings, args: ServeSettings) -> anyhow::Result<()>
                 .collect(),
         },
     };
-    let limits = args.tier_limits();
+    let tokens = crate::tokens::TokenVerifier::new(args.token_settings()?)?;
+    let actors = crate::access::AccessActors::start(
+        Arc::new(crate::access::Credentials::new(Arc::clone(&store), tokens)),
+        Arc::new(crate::access::Windows::new(Arc::clone(&store))),
+        args.key_cache_ttl(),
+        args.rate_limiter_shards,
+    )
+    .await
+    .context("starting the key cache and rate limiter actors")?;
+    let (usage, usage_writer) = auth::UsageRecorder::start(Arc::clone(&store));
     let auth = Arc::new(auth::Auth::new(
-        Arc::clone(&store),
-        limits,
-        crate::settings::DEFAULT_KEY_CACHE_TTL,
+        actors,
+        auth::AuthSettings {
+            tiers: args.tier_limits(),
+            burst_per_second: args.burst_per_second,
+            burst: args.burst,
+        },
+        usage,
     ));
+    let revocations = spawn_revocation_listener(&store, &auth);
     let state = AppState {
         service: Arc::clone(&service),
         auth: Arc::clone(&auth),
@@ -202,20 +229,17 @@ pub async fn serve(config: &Settings, args: ServeSettings) -> anyhow::Result<()>
     };
     let app = http::router(state, &settings);
 
-    let flusher = {
-        let auth = Arc::clone(&auth);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
-            loop {
-                tick.tick().await;
-                auth.flush_usage().await;
-            }
-        })
-    };
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    flusher.abort();
+    if let Some(task) = revocations {
+        task.abort();
+    }
+    auth.actors().release_leases().await;
+    auth.actors().stop().await;
+    // The last usage recorder goes with `auth`; the writer then drains its queue.
+    drop(auth);
+    usage_writer.finish(Duration::from_secs(10)).await;
     let released = stop_workers(&service).await;
     if !released.is_empty() {
         tracing::info!(
@@ -223,10 +247,31 @@ pub async fn serve(config: &Settings, args: ServeSettings) -> anyhow::Result<()>
             "released running jobs back to the queue"
         );
     }
-    auth.flush_usage().await;
     store.close().await;
     drop(lock);
     Ok(())
+}
+
+/// Keys revoked by other instances (Postgres LISTEN/NOTIFY), dropped from this
+/// instance's cache at once; without notifications the cache's TTL bounds the delay.
+fn spawn_revocation_listener(
+    store: &Arc<dyn crate::store::Store>,
+    auth: &Arc<auth::Auth>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let mut revoked = store.key_revocations()?;
+    let auth = Arc::downgrade(auth);
+    Some(tokio::spawn(async move {
+        loop {
+            match revoked.recv().await {
+                Ok(key_id) => match auth.upgrade() {
+                    Some(auth) => auth.forget_key(&key_id).await,
+                    None => return,
+                },
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }))
 }
 
 /// Stops claiming jobs, gives running ones 10 s, releases the rest; their ids.

@@ -1,198 +1,372 @@
-//! Authentication and per-key limits for every route but `/health`, `/metrics` and
+//! Authentication, limits and usage for every route but `/health`, `/metrics` and
 //! `/openapi.json`.
 //!
-//! Validated keys are cached (moka, TTL) under the fingerprint of the whole presented
-//! key, never the key id alone, so a request with a known id and a wrong secret always
-//! reaches the hash check. Keys are revoked from the command line (`kotadb keys revoke`,
-//! another process), so a running server refuses a revoked key once its cached check
-//! expires, within the TTL (`DEFAULT_KEY_CACHE_TTL`, 30 s); revoking over HTTP, with the
-//! cache cleared at once, comes with SaaS mode's KeyCacheActor.
+//! Per request: the credential goes to the KeyCacheActor (an API key, a Supabase access
+//! token or a seed-000 SQL key; see `crate::access`), the caller's organization is
+//! chosen, the RateLimiterActor counts the request against the burst limit, the hourly
+//! window and the monthly quota, the limit headers are stamped, and the request is
+//! queued for `usage_metrics` in a background batch. On a warm cache none of this waits
+//! on the database.
 //!
-//! Limits: an hourly window per key, sized by tier, counted in process. The window is
-//! per instance on the embedded default (one instance owns the database); the shared,
-//! cross-instance window in the `rate_limits` table belongs to SaaS mode.
+//! A user of an access token acts for one organization per request: the one they belong
+//! to, or, when they belong to several, the one named by `X-Organization-Id`.
 
 use super::caller::Caller;
 use super::error::ApiError;
 use super::AppState;
-use crate::keys::PresentedKey;
-use crate::store::{ApiKeyRecord, OrganizationId};
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use crate::access::{AccessActors, Identity};
+use crate::settings::TierLimits;
+use crate::store::{OrganizationId, Store, Timestamp, UsageEvent};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use dashmap::DashMap;
+use kotadb_actors::access::{Admission, Limited, Limits};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
-pub use crate::settings::TierLimits;
+/// The header that picks an organization for a user who belongs to several.
+pub const ORGANIZATION_HEADER: &str = "x-organization-id";
 
-/// Key validation, limits and usage counting.
-pub struct Auth {
-    store: Arc<dyn crate::store::Store>,
-    cache: moka::future::Cache<String, Option<Arc<ApiKeyRecord>>>,
-    windows: DashMap<String, (u64, u64)>,
-    usage: DashMap<String, u64>,
-    limits: TierLimits,
+/// Limits that are not per key: tier defaults and the burst bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthSettings {
+    pub tiers: TierLimits,
+    pub burst_per_second: u32,
+    pub burst: u32,
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// The request path's access control: the actors' handle and the usage recorder.
+pub struct Auth {
+    actors: AccessActors,
+    settings: AuthSettings,
+    usage: UsageRecorder,
 }
 
 impl Auth {
-    pub fn new(store: Arc<dyn crate::store::Store>, limits: TierLimits, ttl: Duration) -> Auth {
+    pub fn new(actors: AccessActors, settings: AuthSettings, usage: UsageRecorder) -> Auth {
         Auth {
-            store,
-            cache: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(ttl)
-                .build(),
-            windows: DashMap::new(),
-            usage: DashMap::new(),
-            limits,
+            actors,
+            settings,
+            usage,
         }
     }
 
-    /// The caller of a request with this `Authorization` header.
-    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<(Caller, u64), ApiError> {
-        let value = headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <api key>"))?;
+    pub fn actors(&self) -> &AccessActors {
+        &self.actors
+    }
+
+    /// Drops a revoked key from this instance's cache at once.
+    pub async fn forget_key(&self, key_id: &str) {
+        self.actors.forget_key(key_id.to_string()).await;
+    }
+
+    /// The caller of a request with these headers.
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<(Caller, Limits), ApiError> {
+        let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("missing Authorization: Bearer <api key or access token>")
+        })?;
         let text = value
             .to_str()
             .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
-        let token = text
+        let credential = text
             .strip_prefix("Bearer ")
             .or_else(|| text.strip_prefix("bearer "))
-            .ok_or_else(|| ApiError::unauthorized("use Authorization: Bearer <api key>"))?;
-        let presented =
-            PresentedKey::parse(token).ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
-        let fingerprint = presented.fingerprint();
-        let store = Arc::clone(&self.store);
-        let lookup = presented.clone();
-        let record = self
-            .cache
-            .try_get_with(fingerprint, async move {
-                let record = store.key(&lookup.key_id).await?;
-                Ok::<_, crate::store::StoreError>(
-                    record
-                        .filter(|r| r.tier == lookup.tier && lookup.matches(&r.key_hash))
-                        .map(Arc::new),
-                )
-            })
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized("use Authorization: Bearer <api key or access token>")
+            })?;
+        let checked = self
+            .actors
+            .resolve(crate::keys::fingerprint(credential), credential.to_string())
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "key lookup failed");
+            .map_err(|error| {
+                tracing::error!(%error, "credential check failed");
                 ApiError::unavailable("the database is unavailable", 5)
             })?
             .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
-        if record.revoked_at.is_some() {
+        let identity = match checked.as_ref() {
+            Ok(identity) => identity,
+            Err(why) => return Err(ApiError::unauthorized(why.clone())),
+        };
+        if identity.revoked {
             return Err(ApiError::unauthorized("API key revoked"));
         }
-        if record
+        if identity
             .expires_at
-            .is_some_and(|expires| expires <= crate::store::Timestamp::now())
+            .is_some_and(|at| at <= Timestamp::now().as_offset_date_time().unix_timestamp())
         {
-            return Err(ApiError::unauthorized("API key expired"));
+            return Err(ApiError::unauthorized(match identity.user_id() {
+                Some(_) => "access token expired",
+                None => "API key expired",
+            }));
         }
-        let limit = self.limits.for_tier(record.tier);
+        let org = choose_organization(identity, headers)?;
+        let limits = Limits {
+            per_hour: identity
+                .rate_limit
+                .unwrap_or_else(|| self.settings.tiers.for_tier(identity.tier)),
+            per_month: identity.monthly_quota,
+            burst_per_second: self.settings.burst_per_second,
+            burst: self.settings.burst,
+        };
         Ok((
             Caller {
-                org: OrganizationId(record.organization_id.clone()),
-                key_id: record.key_id.clone(),
-                tier: record.tier,
-                is_admin: record.is_admin,
+                org,
+                subject: identity.subject(),
+                key_id: identity.key_id().map(str::to_string),
+                user_id: identity.user_id().map(str::to_string),
+                tier: identity.tier,
+                permissions: identity.permissions,
+                is_admin: identity.is_admin,
             },
-            limit,
+            limits,
         ))
     }
+}
 
-    /// Counts a request in the key's hourly window (this process's count; the window
-    /// shared across instances comes with SaaS mode). Returns whether the request is
-    /// admitted, the requests left in the window after it, and when the window resets
-    /// (Unix seconds).
-    fn admit(&self, key_id: &str, limit: u64) -> (bool, u64, u64) {
-        let now = now_secs();
-        let window = now / 3600;
-        let reset = (window + 1) * 3600;
-        let mut entry = self
-            .windows
-            .entry(key_id.to_string())
-            .or_insert((window, 0));
-        if entry.0 != window {
-            *entry = (window, 0);
-        }
-        if entry.1 >= limit {
-            return (false, 0, reset);
-        }
-        entry.1 += 1;
-        (true, limit - entry.1, reset)
-    }
-
-    /// Writes the counted usage to the database; called periodically.
-    pub async fn flush_usage(&self) {
-        let usage: Vec<(String, u64)> = self
-            .usage
+fn choose_organization(
+    identity: &Identity,
+    headers: &HeaderMap,
+) -> Result<OrganizationId, ApiError> {
+    let chosen = headers
+        .get(ORGANIZATION_HEADER)
+        .map(|v| v.to_str().map(str::trim))
+        .transpose()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "malformed X-Organization-Id",
+            )
+        })?;
+    match (chosen, identity.organizations.as_slice()) {
+        (_, []) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this user belongs to no organization",
+        )),
+        (Some(wanted), orgs) => orgs
             .iter()
-            .map(|e| (e.key().clone(), *e.value()))
-            .collect();
-        if usage.is_empty() {
-            return;
-        }
-        for (key, count) in &usage {
-            self.usage.alter(key, |_, v| v.saturating_sub(*count));
-        }
-        self.usage.retain(|_, v| *v > 0);
-        if let Err(error) = self.store.record_key_usage(&usage).await {
-            tracing::warn!(%error, "usage not recorded; will retry");
-            for (key, count) in usage {
-                *self.usage.entry(key).or_insert(0) += count;
-            }
+            .find(|o| o.0.eq_ignore_ascii_case(wanted))
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "not a member of that organization",
+                )
+            }),
+        (None, [only]) => Ok(only.clone()),
+        (None, _) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "this user belongs to several organizations: name one with X-Organization-Id",
+        )),
+    }
+}
+
+fn limit_headers(response: &mut Response, limit: u64, remaining: u64, reset: i64) {
+    for (name, value) in [
+        ("x-ratelimit-limit", limit.to_string()),
+        ("x-ratelimit-remaining", remaining.to_string()),
+        ("x-ratelimit-reset", reset.max(0).to_string()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
         }
     }
 }
 
-/// The middleware: authenticate, apply the hourly limit, stamp the limit headers.
+/// The middleware: authenticate, count, stamp the limit headers, record usage.
 pub async fn require_key(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let (caller, limit) = match state.auth.authenticate(request.headers()).await {
+    let started = Instant::now();
+    let (caller, limits) = match state.auth.authenticate(request.headers()).await {
         Ok(found) => found,
         Err(error) => return error.into_response(),
     };
-    let (admitted, remaining, reset) = state.auth.admit(&caller.key_id, limit);
-    let headers = [
-        ("x-ratelimit-limit", limit.to_string()),
-        ("x-ratelimit-remaining", remaining.to_string()),
-        ("x-ratelimit-reset", reset.to_string()),
-    ];
-    let mut response = if admitted {
-        *state.auth.usage.entry(caller.key_id.clone()).or_insert(0) += 1;
-        request.extensions_mut().insert(caller);
-        next.run(request).await
-    } else {
-        state.metrics.rate_limited();
-        let wait = reset.saturating_sub(now_secs()).max(1);
-        ApiError {
-            retry_after: Some(wait),
-            ..ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "hourly request limit reached",
-            )
+    let admission = match state
+        .auth
+        .actors
+        .admit(caller.subject.clone(), caller.org.0.clone(), limits)
+        .await
+    {
+        Ok(admission) => admission,
+        Err(error) => {
+            tracing::error!(%error, "rate limiter unavailable");
+            Admission::Unavailable
         }
-        .into_response()
     };
-    for (name, value) in headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, value);
+    let endpoint = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| request.uri().path().to_string());
+    let method = request.method().to_string();
+    let event = |status: StatusCode| UsageEvent {
+        key_id: caller.key_id.clone(),
+        user_id: caller.user_id.clone(),
+        organization: caller.org.clone(),
+        endpoint: endpoint.clone(),
+        method: method.clone(),
+        status: status.as_u16(),
+        response_ms: started.elapsed().as_millis().min(u32::MAX as u128) as u32,
+        at: Timestamp::now(),
+    };
+    let response = match admission {
+        Admission::Admitted {
+            limit,
+            remaining,
+            reset,
+        } => {
+            request.extensions_mut().insert(caller.clone());
+            let mut response = next.run(request).await;
+            limit_headers(&mut response, limit, remaining, reset);
+            response
+        }
+        Admission::Refused {
+            why,
+            limit,
+            reset,
+            retry_after,
+        } => {
+            state.metrics.rate_limited();
+            let (code, message) = match why {
+                Limited::Burst => ("rate_limited", "too many requests at once: slow down"),
+                Limited::Hour => ("rate_limited", "hourly request limit reached"),
+                Limited::Month => ("quota_exceeded", "monthly request quota reached"),
+            };
+            let mut response = ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+            }
+            .into_response();
+            limit_headers(&mut response, limit, 0, reset);
+            response
+        }
+        Admission::Unavailable => ApiError::unavailable(
+            "rate limits cannot be checked: the database is unavailable",
+            5,
+        )
+        .into_response(),
+    };
+    state.auth.usage.record(event(response.status()));
+    response
+}
+
+/// Usage records on their way to `usage_metrics` (and keys' `usage_count` and
+/// `last_used_at`): queued without waiting, written in batches by one task, flushed at
+/// shutdown. When the queue is full (the database is far behind) records are dropped
+/// and counted, never waited for.
+#[derive(Clone)]
+pub struct UsageRecorder {
+    queue: mpsc::Sender<UsageEvent>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// The task writing usage batches; `finish` flushes what is queued.
+pub struct UsageWriter {
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Records per batch and the longest a record waits.
+const USAGE_BATCH: usize = 1_000;
+const USAGE_PERIOD: Duration = Duration::from_secs(2);
+const USAGE_QUEUE: usize = 100_000;
+
+impl UsageRecorder {
+    pub fn start(store: Arc<dyn Store>) -> (UsageRecorder, UsageWriter) {
+        let (queue, mut receiver) = mpsc::channel::<UsageEvent>(USAGE_QUEUE);
+        let task = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(USAGE_BATCH);
+            let mut open = true;
+            while open {
+                let deadline = tokio::time::sleep(USAGE_PERIOD);
+                tokio::pin!(deadline);
+                while batch.len() < USAGE_BATCH {
+                    tokio::select! {
+                        event = receiver.recv() => match event {
+                            Some(event) => batch.push(event),
+                            None => { open = false; break; }
+                        },
+                        _ = &mut deadline => break,
+                    }
+                }
+                if !batch.is_empty() {
+                    write_usage(store.as_ref(), &batch).await;
+                    batch.clear();
+                }
+            }
+        });
+        (
+            UsageRecorder {
+                queue,
+                dropped: Arc::default(),
+            },
+            UsageWriter { task },
+        )
+    }
+
+    pub fn record(&self, event: UsageEvent) {
+        if self.queue.try_send(event).is_err() {
+            let dropped = self
+                .dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if dropped.is_multiple_of(10_000) {
+                tracing::warn!(dropped = dropped + 1, "usage queue full: records dropped");
+            }
         }
     }
-    response
+}
+
+impl UsageWriter {
+    /// Waits for every queued record to be written (after the last sender is dropped).
+    pub async fn finish(self, within: Duration) {
+        if tokio::time::timeout(within, self.task).await.is_err() {
+            tracing::warn!("usage records not all written before shutdown");
+        }
+    }
+}
+
+async fn write_usage(store: &dyn Store, batch: &[UsageEvent]) {
+    let mut per_key: std::collections::BTreeMap<&str, u64> = Default::default();
+    for event in batch {
+        if let Some(key) = &event.key_id {
+            *per_key.entry(key.as_str()).or_default() += 1;
+        }
+    }
+    let per_key: Vec<(String, u64)> = per_key
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n))
+        .collect();
+    let mut metrics_written = false;
+    for attempt in 0..3u32 {
+        if !metrics_written {
+            match store.record_usage(batch).await {
+                Ok(()) => metrics_written = true,
+                Err(error) => {
+                    tracing::warn!(%error, attempt, "usage records not written; retrying");
+                    tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+                    continue;
+                }
+            }
+        }
+        match store.record_key_usage(&per_key).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::warn!(%error, attempt, "key usage counts not written; retrying");
+                tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+            }
+        }
+    }
+    tracing::error!(
+        records = batch.len(),
+        "usage batch dropped after three attempts"
+    );
 }

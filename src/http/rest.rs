@@ -36,6 +36,7 @@ pub async fn create_repository(
     Extension(caller): Extension<Caller>,
     ApiJson(body): ApiJson<CreateRepositoryBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    caller.require_write()?;
     let created = state
         .service
         .create_repository(
@@ -70,6 +71,7 @@ pub async fn delete_repository(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    caller.require_write()?;
     state.service.delete_repository(&caller.org, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -79,6 +81,7 @@ pub async fn index_repository(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
+    caller.require_write()?;
     let job = state.service.index_repository(&caller.org, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(JobAccepted { job_id: job.id })))
 }
@@ -130,4 +133,36 @@ pub async fn dependencies(
 /// Any path under `/api/v1` that names no route.
 pub async fn no_route() -> ApiError {
     ApiError::not_found("no such endpoint; see /openapi.json")
+}
+
+pub async fn list_keys(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<crate::service::KeyList>, ApiError> {
+    caller.require_write()?;
+    Ok(Json(state.service.keys(&caller.org).await?))
+}
+
+pub async fn create_key(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(body): ApiJson<crate::service::CreateKeyBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_write()?;
+    let created = state
+        .service
+        .create_key(&caller.org, caller.tier, &body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(key_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_write()?;
+    state.service.revoke_key(&caller.org, &key_id).await?;
+    state.auth.forget_key(&key_id).await;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -6,6 +6,7 @@
 //! - `search`: code search, symbol search, references.
 //! - `graph`: dependencies and change impact.
 //! - `files`: one file's text, recently indexed files.
+//! - `keys`: the organization's API keys.
 //! - `health`: what `/health` and `/metrics` report.
 //! - `consistency`: database answers wait for the snapshots to show the same commit.
 //!
@@ -18,6 +19,7 @@ mod consistency;
 mod files;
 mod graph;
 mod health;
+mod keys;
 mod repositories;
 mod search;
 mod tenancy;
@@ -25,6 +27,7 @@ mod tenancy;
 pub use files::{FileView, RecentFile};
 pub use graph::ChangeImpact;
 pub use health::{HealthReport, ParkedRepository};
+pub use keys::{CreateKeyBody, CreatedKeyView, KeyList, KeyView};
 pub use repositories::{default_name, CreatedRepository, RepositoryView};
 
 use crate::answers::{self, BadRequest};

@@ -16,8 +16,18 @@ pub(crate) async fn run_all(store: &dyn Store) {
     retries_wait_and_releases_give_the_attempt_back(store).await;
     one_repository_runs_one_job_at_a_time(store).await;
     keys_are_found_revoked_and_counted(store).await;
+    keys_keep_permissions_limits_and_members(store).await;
+    leases_never_take_a_window_past_its_limit(store).await;
+    usage_records_land_per_organization(store).await;
     index_updates_are_atomic_and_symbols_follow_the_pattern_rules(store).await;
 }
+
+/// Supabase users (`auth.users` ids) the suite makes members; a backend with a real
+/// `auth.users` table creates them before [`run_all`].
+pub(crate) const MEMBER_USER_IDS: [&str; 2] = [
+    "7d1c7a52-3a0e-4d8e-9f2b-1b8f5c1e0a01",
+    "7d1c7a52-3a0e-4d8e-9f2b-1b8f5c1e0a02",
+];
 
 async fn org(store: &dyn Store, name: &str) -> OrganizationId {
     store.ensure_organization(name).await.unwrap()
@@ -290,9 +300,13 @@ async fn keys_are_found_revoked_and_counted(store: &dyn Store) {
     let key = ApiKeyRecord {
         key_id: "conformancekey".into(),
         organization_id: acme.0.clone(),
+        user_id: None,
         name: "ci".into(),
         tier: Tier::Solo,
         key_hash: "00".repeat(32),
+        permissions: Permissions::READ_WRITE,
+        rate_limit: None,
+        monthly_quota: None,
         is_admin: false,
         usage_count: 0,
         last_used_at: None,
@@ -317,6 +331,121 @@ async fn keys_are_found_revoked_and_counted(store: &dyn Store) {
     let revoked = store.key("conformancekey").await.unwrap().unwrap();
     assert!(revoked.revoked_at.is_some_and(near_now));
     assert!(store.key("nosuchkey").await.unwrap().is_none());
+}
+
+async fn keys_keep_permissions_limits_and_members(store: &dyn Store) {
+    let acme = org(store, "acme").await;
+    let other = org(store, "other").await;
+    let [alice, bob] = MEMBER_USER_IDS;
+    let key = ApiKeyRecord {
+        key_id: "readonlykey".into(),
+        organization_id: acme.0.clone(),
+        user_id: Some(alice.to_string()),
+        name: "reader".into(),
+        tier: Tier::Free,
+        key_hash: "11".repeat(32),
+        permissions: Permissions::READ_ONLY,
+        rate_limit: Some(7),
+        monthly_quota: Some(1_000),
+        is_admin: false,
+        usage_count: 0,
+        last_used_at: None,
+        expires_at: Some(Timestamp::parse("2031-01-02T03:04:05.678Z").unwrap()),
+        revoked_at: None,
+        created_at: Timestamp::now(),
+    };
+    store.create_key(&acme, &key).await.unwrap();
+    let found = store.key("readonlykey").await.unwrap().unwrap();
+    assert_eq!(found.permissions, Permissions::READ_ONLY);
+    assert_eq!(
+        (found.rate_limit, found.monthly_quota),
+        (Some(7), Some(1_000))
+    );
+    assert_eq!(found.user_id.as_deref(), Some(alice));
+    assert_eq!(found.expires_at, key.expires_at);
+    assert!(store
+        .key_by_lookup_hash(&"22".repeat(32))
+        .await
+        .unwrap()
+        .is_none());
+
+    assert!(store.user_organizations(bob).await.unwrap().is_empty());
+    store.add_member(&other, bob).await.unwrap();
+    store.add_member(&acme, bob).await.unwrap();
+    store.add_member(&acme, bob).await.unwrap(); // joining twice is joining once
+    let orgs = store.user_organizations(bob).await.unwrap();
+    assert_eq!(orgs.len(), 2);
+    assert!(orgs.contains(&acme) && orgs.contains(&other));
+}
+
+async fn leases_never_take_a_window_past_its_limit(store: &dyn Store) {
+    let acme = org(store, "acme").await;
+    let lease = |want: u64| LeaseRequest {
+        subject: "key:conformance-lease".into(),
+        organization: acme.clone(),
+        kind: WindowKind::Hour,
+        limit: 10,
+        want,
+    };
+    let first = store.lease_window(&lease(4)).await.unwrap();
+    assert_eq!((first.granted, first.leased), (4, 4));
+    assert!(first.resets_at > first.now && first.resets_at - first.now <= 3600);
+    assert_eq!(first.resets_at % 3600, 0, "hour windows end on the hour");
+    let second = store.lease_window(&lease(4)).await.unwrap();
+    assert_eq!((second.granted, second.leased), (4, 8));
+    let third = store.lease_window(&lease(4)).await.unwrap();
+    assert_eq!((third.granted, third.leased), (2, 10), "only what is left");
+    let spent = store.lease_window(&lease(4)).await.unwrap();
+    assert_eq!((spent.granted, spent.leased), (0, 10));
+    // Many leases at once still sum to the limit exactly.
+    let many = futures::future::join_all((0..20).map(|i| {
+        let request = LeaseRequest {
+            subject: "key:conformance-race".into(),
+            organization: acme.clone(),
+            kind: WindowKind::Month,
+            limit: 25,
+            want: 1 + i % 3,
+        };
+        async move { store.lease_window(&request).await.unwrap().granted }
+    }))
+    .await;
+    assert_eq!(many.iter().sum::<u64>(), 25);
+    store
+        .return_lease("key:conformance-race", WindowKind::Month, 5)
+        .await
+        .unwrap();
+    let after = store
+        .lease_window(&LeaseRequest {
+            subject: "key:conformance-race".into(),
+            organization: acme.clone(),
+            kind: WindowKind::Month,
+            limit: 25,
+            want: 100,
+        })
+        .await
+        .unwrap();
+    assert_eq!((after.granted, after.leased), (5, 25));
+    assert!(after.resets_at - after.now <= 31 * 86_400);
+}
+
+async fn usage_records_land_per_organization(store: &dyn Store) {
+    let acme = org(store, "acme").await;
+    let other = org(store, "other").await;
+    let before = store.usage_count(&acme).await.unwrap();
+    let event = |n: u16| UsageEvent {
+        key_id: Some("conformancekey".into()),
+        user_id: None,
+        organization: acme.clone(),
+        endpoint: "/api/v1/search/code".into(),
+        method: "POST".into(),
+        status: 200 + n % 2,
+        response_ms: u32::from(n),
+        at: Timestamp::now(),
+    };
+    let batch: Vec<UsageEvent> = (0..450).map(event).collect();
+    store.record_usage(&batch).await.unwrap();
+    assert_eq!(store.usage_count(&acme).await.unwrap(), before + 450);
+    assert_eq!(store.usage_count(&other).await.unwrap(), 0);
 }
 
 fn file(path: &str, symbols: &[(&str, &str, u32)], references: &[(&str, u32)]) -> FileUpdate {

@@ -5,8 +5,9 @@
 //! - [`IndexStore`] (`records`): files, symbols, references and dependencies of indexed
 //!   commits, and the symbol-matching rules ([`SymbolPattern`]).
 //! - [`JobStore`] (`jobs`): the indexing job queue, with fenced claims.
-//! - [`KeyStore`] (`keys`): organizations and API keys.
-//! - [`Store`]: all four, plus what every backend has (`backend`, `ping`, `close`).
+//! - [`KeyStore`] (`keys`): organizations, their members and API keys.
+//! - [`LimitStore`] (`limits`): shared rate windows and usage records.
+//! - [`Store`]: all five, plus what every backend has (`backend`, `ping`, `close`).
 //! - `conformance` (tests): the behaviour every backend must show, written once over the
 //!   traits and run by each backend's own tests.
 //!
@@ -18,6 +19,7 @@
 pub(crate) mod conformance;
 pub mod jobs;
 pub mod keys;
+pub mod limits;
 pub mod records;
 pub mod repositories;
 pub mod sqlite;
@@ -26,7 +28,8 @@ pub mod time;
 pub use jobs::{
     ClaimToken, JobClaim, JobOutcome, JobRecord, JobStatus, JobStore, JobType, QueueDepth,
 };
-pub use keys::{ApiKeyRecord, KeyStore, Tier};
+pub use keys::{ApiKeyRecord, KeyStore, Permissions, Tier};
+pub use limits::{LeaseGrant, LeaseRequest, LimitStore, UsageEvent, WindowKind};
 pub use records::{
     like_escape, EdgeDirection, FileRecord, FileUpdate, IndexStore, ReferenceHit, RepositoryUpdate,
     Reresolve, ResolvedImport, StoredImport, SymbolHit, SymbolPattern, SymbolQuery,
@@ -95,16 +98,23 @@ impl std::fmt::Display for RepositoryId {
 /// Every store concern, plus what each backend has. Bring the concern traits into scope
 /// (`use crate::store::prelude::*`) to call their methods on a `dyn Store`.
 #[async_trait]
-pub trait Store: RepositoryStore + IndexStore + JobStore + KeyStore + Send + Sync {
+pub trait Store:
+    RepositoryStore + IndexStore + JobStore + KeyStore + LimitStore + Send + Sync
+{
     /// Which database this is (`sqlite`, `postgres`), for `/health`.
     fn backend(&self) -> &'static str;
     /// A cheap query, to measure database latency for `/health`.
     async fn ping(&self) -> StoreResult<()>;
     /// Closes the connections (at shutdown, after the last write).
     async fn close(&self);
+    /// Key ids revoked by any process, as they happen, where the database can announce
+    /// them (Postgres LISTEN/NOTIFY); `None` where it cannot (then caches expire them).
+    fn key_revocations(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        None
+    }
 }
 
 /// The store traits, to call their methods on an `Arc<dyn Store>`.
 pub mod prelude {
-    pub use super::{IndexStore, JobStore, KeyStore, RepositoryStore, Store};
+    pub use super::{IndexStore, JobStore, KeyStore, LimitStore, RepositoryStore, Store};
 }

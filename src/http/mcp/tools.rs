@@ -372,6 +372,12 @@ impl KotaMcp {
         Parameters(args): Parameters<RepositoryArg>,
     ) -> Result<Json<IndexOut>, String> {
         let caller = self.caller(&extensions)?;
+        if !caller.permissions.write {
+            return Err(
+                "forbidden: this key is read-only; indexing needs a key with write permission"
+                    .into(),
+            );
+        }
         // Unlike the other tools, this one has always trimmed its selector and named an
         // empty one as such; clients keep seeing that.
         let selector =
