@@ -19,6 +19,8 @@ pub mod layout;
 pub mod service;
 pub mod settings;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod work;
 
 /// Lowers the calling thread's scheduling priority to nice 10 (Linux: `nice` is per
