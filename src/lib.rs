@@ -21,6 +21,8 @@ pub mod layout;
 pub mod service;
 pub mod settings;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod tokens;
 pub mod work;
 
