@@ -110,3 +110,96 @@ impl<L: CredentialLookup> Actor for KeyCacheActor<L> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    /// Credentials `good-<id>` are valid for key `<id>`; counts lookups; can fail.
+    #[derive(Default)]
+    struct FakeLookup {
+        lookups: AtomicU64,
+        down: AtomicBool,
+    }
+
+    #[async_trait]
+    impl CredentialLookup for FakeLookup {
+        type Identity = String;
+        async fn lookup(&self, credential: &str) -> Result<Option<String>, String> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if self.down.load(Ordering::SeqCst) {
+                return Err("database down".into());
+            }
+            Ok(credential.strip_prefix("good-").map(str::to_string))
+        }
+        fn key_id(identity: &String) -> Option<&str> {
+            Some(identity)
+        }
+    }
+
+    async fn resolve(
+        actor: &ActorRef<KeyCacheMsg<String>>,
+        credential: &str,
+    ) -> Result<Option<String>, String> {
+        ractor::call!(actor, |reply| KeyCacheMsg::Resolve {
+            fingerprint: format!("fp:{credential}"),
+            credential: credential.into(),
+            reply,
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn hits_misses_negatives_and_forgetting() {
+        let lookup = Arc::new(FakeLookup::default());
+        let (actor, _) = Actor::spawn(
+            None,
+            KeyCacheActor::<FakeLookup>::new(),
+            (Arc::clone(&lookup), Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+        // Concurrent misses of one credential share one lookup.
+        let many =
+            futures_util::future::join_all((0..10).map(|_| resolve(&actor, "good-k1"))).await;
+        assert!(many.iter().all(|r| r == &Ok(Some("k1".to_string()))));
+        assert_eq!(lookup.lookups.load(Ordering::SeqCst), 1);
+        // A wrong credential is cached as such.
+        assert_eq!(resolve(&actor, "bad").await, Ok(None));
+        assert_eq!(resolve(&actor, "bad").await, Ok(None));
+        assert_eq!(lookup.lookups.load(Ordering::SeqCst), 2);
+        // Forgetting a key id drops its entries at once.
+        actor
+            .cast(KeyCacheMsg::Forget {
+                key_id: "k1".into(),
+            })
+            .unwrap();
+        assert_eq!(resolve(&actor, "good-k1").await, Ok(Some("k1".to_string())));
+        assert_eq!(lookup.lookups.load(Ordering::SeqCst), 3);
+        // Errors are answered, never cached.
+        lookup.down.store(true, Ordering::SeqCst);
+        assert!(resolve(&actor, "good-k2").await.is_err());
+        lookup.down.store(false, Ordering::SeqCst);
+        assert_eq!(resolve(&actor, "good-k2").await, Ok(Some("k2".to_string())));
+    }
+
+    #[tokio::test]
+    async fn entries_expire_after_the_ttl() {
+        let lookup = Arc::new(FakeLookup::default());
+        let (actor, _) = Actor::spawn(
+            None,
+            KeyCacheActor::<FakeLookup>::new(),
+            (Arc::clone(&lookup), Duration::from_millis(200)),
+        )
+        .await
+        .unwrap();
+        resolve(&actor, "good-k").await.unwrap();
+        resolve(&actor, "good-k").await.unwrap();
+        assert_eq!(lookup.lookups.load(Ordering::SeqCst), 1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        resolve(&actor, "good-k").await.unwrap();
+        assert_eq!(lookup.lookups.load(Ordering::SeqCst), 2);
+    }
+}

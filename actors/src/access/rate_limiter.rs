@@ -480,3 +480,207 @@ impl<W: WindowLeaser> Actor for RateLimiterActor<W> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Mutex;
+
+    /// One shared window in memory, leased atomically, standing in for the database
+    /// table (the real statement is tested by the store conformance suite on SQLite and
+    /// Postgres); it can be switched off to play an unreachable database.
+    #[derive(Default)]
+    struct FakeWindows {
+        leased: Mutex<HashMap<(String, Window), u64>>,
+        leases: AtomicU64,
+        down: AtomicBool,
+    }
+
+    #[async_trait]
+    impl WindowLeaser for FakeWindows {
+        async fn lease(&self, ask: LeaseAsk) -> Result<LeaseAnswer, String> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err("connection refused".into());
+            }
+            self.leases.fetch_add(1, Ordering::SeqCst);
+            let mut leased = self.leased.lock().map_err(|e| e.to_string())?;
+            let total = leased.entry((ask.subject, ask.window)).or_default();
+            let granted = ask.want.min(ask.limit.saturating_sub(*total));
+            *total += granted;
+            let now = unix_now();
+            Ok(LeaseAnswer {
+                granted,
+                leased: *total,
+                resets_at: now - now % 3600 + 3600,
+                now,
+            })
+        }
+
+        async fn give_back(
+            &self,
+            subject: &str,
+            window: Window,
+            unspent: u64,
+        ) -> Result<(), String> {
+            let mut leased = self.leased.lock().map_err(|e| e.to_string())?;
+            let total = leased.entry((subject.to_string(), window)).or_default();
+            *total = total.saturating_sub(unspent);
+            Ok(())
+        }
+    }
+
+    fn limits(per_hour: u64, per_month: Option<u64>) -> Limits {
+        Limits {
+            per_hour,
+            per_month,
+            burst_per_second: 1_000_000,
+            burst: 1_000_000,
+        }
+    }
+
+    async fn limiter(windows: &Arc<FakeWindows>) -> ActorRef<RateMsg> {
+        let (actor, _) = Actor::spawn(None, RateLimiterActor::new(), Arc::clone(windows))
+            .await
+            .unwrap();
+        actor
+    }
+
+    async fn admit(actor: &ActorRef<RateMsg>, subject: &str, limits: Limits) -> Admission {
+        ractor::call!(actor, |reply| RateMsg::Admit {
+            subject: subject.into(),
+            organization: "org".into(),
+            limits,
+            reply,
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn two_instances_never_admit_more_than_the_window_together() {
+        let windows = Arc::new(FakeWindows::default());
+        let (a, b) = (limiter(&windows).await, limiter(&windows).await);
+        let mut admitted = 0;
+        let mut refused = 0;
+        for i in 0..1_000 {
+            let actor = if i % 3 == 0 { &a } else { &b };
+            match admit(actor, "key:k", limits(257, None)).await {
+                Admission::Admitted { .. } => admitted += 1,
+                Admission::Refused {
+                    why, retry_after, ..
+                } => {
+                    assert_eq!(why, Limited::Hour);
+                    assert!((1..=3600).contains(&retry_after));
+                    refused += 1;
+                }
+                Admission::Unavailable => panic!("the database is up"),
+            }
+        }
+        assert!(admitted <= 257, "admitted {admitted} of a 257 window");
+        // Budget parked on one instance may refuse a few early, never many.
+        assert!(
+            admitted >= 257 - 2 * MAX_BLOCK as i32,
+            "admitted only {admitted}"
+        );
+        assert_eq!(admitted + refused, 1_000);
+        // Leases come in blocks: far fewer database trips than requests.
+        assert!(windows.leases.load(Ordering::SeqCst) < 100);
+    }
+
+    #[tokio::test]
+    async fn a_monthly_quota_refuses_with_its_own_reason() {
+        let windows = Arc::new(FakeWindows::default());
+        let actor = limiter(&windows).await;
+        let mut outcomes = Vec::new();
+        for _ in 0..5 {
+            outcomes.push(admit(&actor, "key:q", limits(100, Some(3))).await);
+        }
+        let admitted = outcomes
+            .iter()
+            .filter(|a| matches!(a, Admission::Admitted { .. }))
+            .count();
+        assert_eq!(admitted, 3);
+        assert!(matches!(
+            outcomes[4],
+            Admission::Refused {
+                why: Limited::Month,
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_burst_bucket_refuses_at_once_and_refills() {
+        let windows = Arc::new(FakeWindows::default());
+        let actor = limiter(&windows).await;
+        let tight = Limits {
+            per_hour: 1_000,
+            per_month: None,
+            burst_per_second: 5,
+            burst: 3,
+        };
+        for _ in 0..3 {
+            assert!(matches!(
+                admit(&actor, "key:b", tight).await,
+                Admission::Admitted { .. }
+            ));
+        }
+        assert!(matches!(
+            admit(&actor, "key:b", tight).await,
+            Admission::Refused {
+                why: Limited::Burst,
+                ..
+            }
+        ));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(matches!(
+            admit(&actor, "key:b", tight).await,
+            Admission::Admitted { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_spends_held_budget_then_fails_closed() {
+        let windows = Arc::new(FakeWindows::default());
+        let actor = limiter(&windows).await;
+        assert!(matches!(
+            admit(&actor, "key:d", limits(1_000, None)).await,
+            Admission::Admitted { .. }
+        ));
+        windows.down.store(true, Ordering::SeqCst);
+        let mut admitted = 1;
+        let mut unavailable = 0;
+        for _ in 0..300 {
+            match admit(&actor, "key:d", limits(1_000, None)).await {
+                Admission::Admitted { .. } => admitted += 1,
+                Admission::Unavailable => unavailable += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(
+            admitted <= 1 + 2 * MAX_BLOCK as usize,
+            "admitted {admitted} with the database down"
+        );
+        assert!(unavailable > 0);
+        windows.down.store(false, Ordering::SeqCst);
+        tokio::time::sleep(RETRY_FAILED_LEASE + Duration::from_millis(100)).await;
+        assert!(matches!(
+            admit(&actor, "key:d", limits(1_000, None)).await,
+            Admission::Admitted { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn released_budget_goes_back_to_the_window() {
+        let windows = Arc::new(FakeWindows::default());
+        let actor = limiter(&windows).await;
+        admit(&actor, "key:r", limits(800, None)).await;
+        let held = windows.leased.lock().unwrap()[&("key:r".to_string(), Window::Hour)];
+        assert!(held > 1);
+        ractor::call!(actor, |reply| RateMsg::Release { reply }).unwrap();
+        assert_eq!(
+            windows.leased.lock().unwrap()[&("key:r".to_string(), Window::Hour)],
+            1
+        );
+    }
+}
