@@ -13,6 +13,7 @@ use std::process::{Command, Output};
 pub struct Kotadb {
     data: tempfile::TempDir,
     git_base_url: Option<String>,
+    database_url: Option<String>,
 }
 
 impl Kotadb {
@@ -30,12 +31,19 @@ impl Kotadb {
         Kotadb {
             data,
             git_base_url: None,
+            database_url: None,
         }
     }
 
     /// Sets `KOTA_GIT_BASE_URL` for every later command (e.g. a `file://` base).
     pub fn git_base_url(mut self, url: impl Into<String>) -> Kotadb {
         self.git_base_url = Some(url.into());
+        self
+    }
+
+    /// Sets `DATABASE_URL` for every later command (a `postgres://` URL: SaaS mode).
+    pub fn database_url(mut self, url: impl Into<String>) -> Kotadb {
+        self.database_url = Some(url.into());
         self
     }
 
@@ -62,6 +70,9 @@ impl Kotadb {
         }
         if let Some(url) = &self.git_base_url {
             command.env("KOTA_GIT_BASE_URL", url);
+        }
+        if let Some(url) = &self.database_url {
+            command.env("DATABASE_URL", url);
         }
         command
     }

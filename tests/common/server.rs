@@ -58,6 +58,13 @@ impl Server {
             "KOTA_RATE_LIMIT_FREE_PER_HOUR",
             "KOTA_RATE_LIMIT_SOLO_PER_HOUR",
             "KOTA_RATE_LIMIT_TEAM_PER_HOUR",
+            "KOTADB_KEY_CACHE_TTL_SECS",
+            "SUPABASE_URL",
+            "SUPABASE_ANON_KEY",
+            "SUPABASE_SERVICE_KEY",
+            "SUPABASE_JWT_SECRET",
+            "DISABLE_SAAS_ENV_VALIDATION",
+            "KOTADB_WEBHOOK_KEY",
         ] {
             command.env_remove(var);
         }
