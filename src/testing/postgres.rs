@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection, PgConnection};
 
 /// The environment variable naming an existing server to create the test databases on.
 pub const DATABASE_URL_TEST: &str = "DATABASE_URL_TEST";
@@ -411,6 +411,7 @@ fn run_sql(url: &str, statements: Vec<String>) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::Executor;
 
     async fn database_exists(name: &str) -> bool {
         let server = server().expect("server");

@@ -1,0 +1,2 @@
+-- No seed data: organizations, users and API keys are per deployment. To make a key by
+-- hand in the SQL editor, see migrations/postgres/20261129100003_sql_editor_keys.sql.
