@@ -167,7 +167,7 @@ impl RepositoryUpdate for PostgresUpdate {
             return Ok(());
         }
         let mut connection = self.pool.acquire().await?;
-        self.unstage(&mut *connection, &paths).await?;
+        self.unstage(&mut connection, &paths).await?;
         self.deleted.extend(paths.iter().map(|p| p.to_string()));
         Ok(())
     }
@@ -178,7 +178,7 @@ impl RepositoryUpdate for PostgresUpdate {
         }
         let paths: Vec<&str> = files.iter().map(|u| u.file.path.as_str()).collect();
         let mut tx = self.pool.begin().await?;
-        self.unstage(&mut *tx, &paths).await?;
+        self.unstage(&mut tx, &paths).await?;
         // Ids are taken first, so symbols, references and imports name their file in the
         // same COPY streams as the files.
         let ids: Vec<i64> = sqlx::query_scalar(
@@ -240,10 +240,10 @@ impl RepositoryUpdate for PostgresUpdate {
                 );
             }
         }
-        file_rows.send(&mut *tx, COPY_FILES).await?;
-        symbol_rows.send(&mut *tx, COPY_SYMBOLS).await?;
-        reference_rows.send(&mut *tx, COPY_REFERENCES).await?;
-        dependency_rows.send(&mut *tx, COPY_DEPENDENCIES).await?;
+        file_rows.send(&mut tx, COPY_FILES).await?;
+        symbol_rows.send(&mut tx, COPY_SYMBOLS).await?;
+        reference_rows.send(&mut tx, COPY_REFERENCES).await?;
+        dependency_rows.send(&mut tx, COPY_DEPENDENCIES).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -295,7 +295,7 @@ impl RepositoryUpdate for PostgresUpdate {
             .bind(&self.update)
             .execute(&mut *tx)
             .await?;
-        dependency_rows.send(&mut *tx, COPY_DEPENDENCIES).await?;
+        dependency_rows.send(&mut tx, COPY_DEPENDENCIES).await?;
         tx.commit().await?;
         self.reresolved = true;
         Ok(())
