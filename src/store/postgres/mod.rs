@@ -207,6 +207,84 @@ mod tests {
         store.close().await;
     }
 
+    /// Claims from several instances (pools) at once: every job once, and never two
+    /// running jobs of one repository.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_claims_from_several_instances_take_each_job_once() {
+        let database = TestDatabase::create();
+        let first = PostgresStore::open(&database.url).await.unwrap();
+        let org = first.ensure_organization("claims").await.unwrap();
+        let mut repositories = Vec::new();
+        for i in 0..6 {
+            let repository = first
+                .create_repository(
+                    &org,
+                    NewRepository {
+                        name: format!("r{i}"),
+                        git_url: format!("https://example.com/claims/r{i}"),
+                        default_branch: None,
+                    },
+                )
+                .await
+                .unwrap();
+            for _ in 0..3 {
+                first
+                    .enqueue_job(&repository.id, JobType::FullIndex, None)
+                    .await
+                    .unwrap();
+            }
+            repositories.push(repository);
+        }
+        let mut instances = vec![std::sync::Arc::new(first)];
+        for _ in 0..3 {
+            instances.push(std::sync::Arc::new(
+                PostgresStore::open(&database.url).await.unwrap(),
+            ));
+        }
+        let claimers: Vec<_> = (0..8)
+            .map(|n| {
+                let store = std::sync::Arc::clone(&instances[n % instances.len()]);
+                tokio::spawn(async move {
+                    let mut claimed = Vec::new();
+                    for _ in 0..20 {
+                        if let Some(claim) = store
+                            .claim_job(&format!("w{n}"), Duration::from_secs(60))
+                            .await
+                            .unwrap()
+                        {
+                            claimed.push(claim);
+                        }
+                    }
+                    claimed
+                })
+            })
+            .collect();
+        let mut claims = Vec::new();
+        for claimer in claimers {
+            claims.extend(claimer.await.unwrap());
+        }
+        // One running job per repository: exactly one claim each, the rest wait.
+        let mut by_repository: Vec<&str> = claims
+            .iter()
+            .map(|c| c.job.repository_id.as_str())
+            .collect();
+        by_repository.sort_unstable();
+        by_repository.dedup();
+        assert_eq!(claims.len(), repositories.len(), "{claims:?}");
+        assert_eq!(by_repository.len(), repositories.len());
+        for claim in &claims {
+            instances[0]
+                .finish_job(&claim.job.id, &claim.token, &JobOutcome::Succeeded)
+                .await
+                .unwrap();
+        }
+        let depth = instances[0].queue_depth().await.unwrap();
+        assert_eq!((depth.queued, depth.running), (12, 0));
+        for store in instances {
+            store.close().await;
+        }
+    }
+
     #[test]
     fn copy_rows_escape_what_the_text_format_treats_specially() {
         let mut rows = CopyRows::default();
