@@ -98,8 +98,13 @@ const TABLES: &[Table] = &[
     },
 ];
 
-/// The owner's alone: the side table of the SQL-editor keys, and sqlx's bookkeeping.
-const PRIVATE_TABLES: &[&str] = &["api_key_pending_digests", "_sqlx_migrations"];
+/// The owner's alone: the side table of the SQL-editor keys, sqlx's bookkeeping, and the
+/// indexing runs' staging marker (`index_updates`, see `store::postgres::records`).
+const PRIVATE_TABLES: &[&str] = &[
+    "api_key_pending_digests",
+    "_sqlx_migrations",
+    "index_updates",
+];
 
 async fn migrated(database: &TestDatabase) -> PgPool {
     let pool = PgPoolOptions::new()

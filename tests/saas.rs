@@ -52,7 +52,11 @@ fn es256_key(kid: &str) -> (EncodingKey, Value) {
             .args(["-c", script])
             .output()
             .expect("openssl runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     };
     let dir = tempfile::tempdir().unwrap();
@@ -66,7 +70,10 @@ fn es256_key(kid: &str) -> (EncodingKey, Value) {
         pem.display()
     ));
     // The uncompressed public point: 0x04 || x || y, the last 65 bytes of the SPKI DER.
-    let spki = run(&format!("openssl pkey -in {} -pubout -outform DER", pem.display()));
+    let spki = run(&format!(
+        "openssl pkey -in {} -pubout -outform DER",
+        pem.display()
+    ));
     let point = &spki[spki.len() - 65..];
     assert_eq!(point[0], 4);
     use base64::Engine;
@@ -198,7 +205,10 @@ impl Saas {
         common::assert_success("kotadb keys list", &out);
         let _ = name;
         let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
-        keys["keys"][0]["organization_id"].as_str().unwrap().to_string()
+        keys["keys"][0]["organization_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 }
 
@@ -247,7 +257,11 @@ fn a_revoked_key_is_refused_by_both_instances_within_the_ttl() {
     }
     // Another organization cannot revoke acme's key: 404, and the key still works.
     let other = saas.key(&["--tier", "team", "--org", "globex"]);
-    assert_eq!(a.delete(&format!("/api/v1/keys/{}", key_id(&admin)), &other).status, 404);
+    assert_eq!(
+        a.delete(&format!("/api/v1/keys/{}", key_id(&admin)), &other)
+            .status,
+        404
+    );
     assert_eq!(list(&b, &admin).status, 200);
 }
 
@@ -280,19 +294,25 @@ fn the_hourly_limit_holds_across_both_instances() {
             })
         })
         .collect();
-    let replies: Vec<Reply> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let replies: Vec<Reply> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     let accepted = replies.iter().filter(|r| r.status == 200).count();
     let limited: Vec<&Reply> = replies.iter().filter(|r| r.status == 429).collect();
     assert_eq!(accepted + limited.len(), 180, "only 200 or 429 expected");
-    assert!(accepted <= limit, "{accepted} accepted past a limit of {limit}");
+    assert!(
+        accepted <= limit,
+        "{accepted} accepted past a limit of {limit}"
+    );
     assert!(accepted >= limit / 2, "only {accepted} of {limit} accepted");
     for reply in &limited {
         let retry: u64 = reply.header("retry-after").unwrap().parse().unwrap();
         assert!((1..=3600).contains(&retry));
-        assert_eq!(reply.header("x-ratelimit-remaining").as_deref(), Some("0"));
+        assert_eq!(reply.header("x-ratelimit-remaining"), Some("0"));
     }
     let ok = replies.iter().find(|r| r.status == 200).unwrap();
-    assert_eq!(ok.header("x-ratelimit-limit").as_deref(), Some(limit_text.as_str()));
+    assert_eq!(ok.header("x-ratelimit-limit"), Some(limit_text.as_str()));
 }
 
 #[test]
@@ -328,7 +348,10 @@ fn supabase_access_tokens_act_for_their_users_organizations() {
         assert_eq!(listed["repositories"][0]["id"], id.as_str());
     }
     let refused = [
-        ("expired", hs256(&claims(&issuer, &member, now() - 120), JWT_SECRET)),
+        (
+            "expired",
+            hs256(&claims(&issuer, &member, now() - 120), JWT_SECRET),
+        ),
         (
             "forged",
             hs256(
@@ -338,7 +361,10 @@ fn supabase_access_tokens_act_for_their_users_organizations() {
         ),
         (
             "another issuer",
-            hs256(&claims("https://evil.example/auth/v1", &member, now() + 600), JWT_SECRET),
+            hs256(
+                &claims("https://evil.example/auth/v1", &member, now() + 600),
+                JWT_SECRET,
+            ),
         ),
     ];
     for (what, token) in &refused {
@@ -350,7 +376,11 @@ fn supabase_access_tokens_act_for_their_users_organizations() {
     let reply = list(&a, &outsider);
     assert_eq!(reply.status, 403, "{}", reply.body);
     assert!(!reply.body.contains(&id));
-    assert_eq!(a.get(&format!("/api/v1/repositories/{id}"), &outsider).status, 403);
+    assert_eq!(
+        a.get(&format!("/api/v1/repositories/{id}"), &outsider)
+            .status,
+        403
+    );
 }
 
 #[test]
@@ -379,9 +409,13 @@ fn seed_000s_sql_key_works_and_a_wrong_one_is_refused() {
     for server in [&a, &b] {
         let reply = list(server, plaintext);
         assert_eq!(reply.status, 200, "{}", reply.body);
-        assert_eq!(reply.header("x-ratelimit-limit").as_deref(), Some("5000"));
+        assert_eq!(reply.header("x-ratelimit-limit"), Some("5000"));
     }
-    for wrong in ["my-staging-key-7c1f0e9a4b2e", "", "kota_solo_abc_0123456789abcdef0123456789abcdef"] {
+    for wrong in [
+        "my-staging-key-7c1f0e9a4b2e",
+        "",
+        "kota_solo_abc_0123456789abcdef0123456789abcdef",
+    ] {
         assert_eq!(list(&a, wrong).status, 401, "{wrong:?}");
     }
 }
@@ -400,8 +434,20 @@ fn read_only_keys_read_and_quotas_hold() {
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert_eq!(a.post("/api/v1/keys", &reader, &json!({})).status, 403);
     let (id, _) = a.register_and_index(&writer, &url);
-    assert_eq!(a.post(&format!("/api/v1/repositories/{id}/index"), &reader, &json!({})).status, 403);
-    assert_eq!(a.delete(&format!("/api/v1/repositories/{id}"), &reader).status, 403);
+    assert_eq!(
+        a.post(
+            &format!("/api/v1/repositories/{id}/index"),
+            &reader,
+            &json!({})
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        a.delete(&format!("/api/v1/repositories/{id}"), &reader)
+            .status,
+        403
+    );
     let found = a.post("/api/v1/search/code", &reader, &json!({"query": "hello"}));
     assert_eq!(found.status, 200, "{}", found.body);
 
@@ -409,7 +455,10 @@ fn read_only_keys_read_and_quotas_hold() {
     let quota_key = saas.key(&["--tier", "team", "--org", "acme"]);
     sql(
         &saas.db.url,
-        &format!("UPDATE api_keys SET monthly_quota = 5 WHERE key_id = '{}'", key_id(&quota_key)),
+        &format!(
+            "UPDATE api_keys SET monthly_quota = 5 WHERE key_id = '{}'",
+            key_id(&quota_key)
+        ),
     );
     let statuses: Vec<u16> = (0..8).map(|_| list(&a, &quota_key).status).collect();
     assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429, 429]);
@@ -428,7 +477,8 @@ fn usage_lands_in_usage_metrics_by_shutdown() {
         assert_eq!(list(&a, &key).status, 200);
     }
     assert_eq!(a.get("/api/v1/no-such-thing", &key).status, 404);
-    a.terminate(Duration::from_secs(20)).expect("a clean shutdown");
+    a.terminate(Duration::from_secs(20))
+        .expect("a clean shutdown");
     let out = saas.cli.cmd(["keys", "list", "--json"]);
     let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
     let used = keys["keys"]
@@ -464,7 +514,9 @@ fn count_usage_rows(url: &str, expected: i64) {
     .join()
     .unwrap();
     assert_eq!(rows.len() as i64, expected, "{rows:?}");
-    assert!(rows
-        .iter()
-        .all(|(endpoint, method, status)| endpoint == "/api/v1/repositories" && method == "GET" && *status == 200));
+    assert!(rows.iter().all(
+        |(endpoint, method, status)| endpoint == "/api/v1/repositories"
+            && method == "GET"
+            && *status == 200
+    ));
 }

@@ -89,6 +89,8 @@ ALTER TABLE public.dependencies ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.rate_limits ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.usage_metrics ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.token_usage ENABLE ROW LEVEL SECURITY;
+-- The staging marker of indexing runs (store::postgres::records): the server's alone.
+ALTER TABLE public.index_updates ENABLE ROW LEVEL SECURITY;
 
 -- Privileges: none for anon; for authenticated, reads (gated by the policies below) and
 -- the few writes a member makes; everything for service_role (which bypasses RLS).

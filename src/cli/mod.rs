@@ -8,6 +8,7 @@ use crate::engine::parse::Analyzer;
 use crate::indexer::{Indexer, Progress};
 use crate::service::{Service, ServiceSettings, Workers};
 use crate::settings::{ServeSettings, Settings};
+use crate::store::postgres::PostgresStore;
 use crate::store::prelude::*;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{NewRepository, OrganizationId};
@@ -168,11 +169,16 @@ macro_rules! outln {
     }};
 }
 
-/// Opens the configured database.
+/// Opens the configured database: Postgres when DATABASE_URL is a `postgres://` (or
+/// `postgresql://`) URL, else the embedded SQLite database in the data directory.
 pub async fn open_store(config: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = config.database_url.as_ref().map(|u| u.expose()) {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            bail!("Postgres (DATABASE_URL) is not supported by this build yet; unset DATABASE_URL to use the embedded database");
+            // The error names the host (StoreError::Unreachable), never the URL.
+            let store = PostgresStore::open(url)
+                .await
+                .context("opening the Postgres database (DATABASE_URL)")?;
+            return Ok(Arc::new(store));
         }
     }
     let path = config.data().database();

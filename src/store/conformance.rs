@@ -3,7 +3,9 @@
 //! Each backend's own tests call [`run_all`] on a fresh, migrated, empty store (SQLite in
 //! `sqlite::tests`; Postgres runs the same suite). Edge cases are named in the tests:
 //! another organization's ids, fenced claims after a lost lease, retries not due yet,
-//! glob and substring symbol patterns with their ranking, an update dropped before commit.
+//! glob and substring symbol patterns with their ranking, an update dropped before commit,
+//! names and paths with tabs, newlines, backslashes, quotes and non-ASCII text, a batch of
+//! 50,000 symbols, a reader during an unfinished update.
 
 use super::*;
 use crate::engine::model::{FileAnalysis, ImportKind, Reference, ReferenceKind, Symbol};
@@ -20,6 +22,9 @@ pub(crate) async fn run_all(store: &dyn Store) {
     leases_never_take_a_window_past_its_limit(store).await;
     usage_records_land_per_organization(store).await;
     index_updates_are_atomic_and_symbols_follow_the_pattern_rules(store).await;
+    names_and_paths_hold_any_character(store).await;
+    a_large_batch_round_trips_exactly(store).await;
+    a_reader_during_an_unfinished_update_sees_the_old_commit(store).await;
 }
 
 /// Supabase users (`auth.users` ids) the suite makes members; a backend with a real
@@ -628,5 +633,371 @@ async fn index_updates_are_atomic_and_symbols_follow_the_pattern_rules(store: &d
     let recent = store.recent_files(&repo.id, 10).await.unwrap();
     assert_eq!(recent.len(), 1);
     assert!(near_now(recent[0].1));
+    store.delete_repository(&acme, &repo.id).await.unwrap();
+}
+
+/// Symbols of one file, as `symbols_in_file` returns them: (name, kind, start, end).
+async fn symbols_of(
+    store: &dyn Store,
+    id: &RepositoryId,
+    path: &str,
+) -> Vec<(String, String, u32, u32)> {
+    store
+        .symbols_in_file(id, path)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|hit| (hit.name, hit.kind, hit.line_start, hit.line_end))
+        .collect()
+}
+
+/// Bulk writes (Postgres: `COPY`'s text format) must carry every character but NUL.
+async fn names_and_paths_hold_any_character(store: &dyn Store) {
+    let acme = org(store, "acme").await;
+    let repo = repository(store, &acme, "https://example.com/acme/characters").await;
+    let path = "dir\twith tab/new\nline/back\\slash/\"quote's\"/\\N/ünïcödé 名前 🦀.rs";
+    let names = [
+        "tab\there",
+        "new\nline",
+        "back\\slash",
+        "\\N",
+        "\\.",
+        "quote'\"s",
+        "crlf\r\n",
+        "ünïcödé_名前_🦀",
+        "comma,semi;pipe|",
+    ];
+    let symbols: Vec<(&str, &str, u32)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (*name, "function", i as u32 * 10 + 1))
+        .collect();
+    let mut update = store.begin_update(&repo.id).await.unwrap();
+    let mut special = file(path, &symbols, &[("back\\slash", 3), ("tab\there", 4)]);
+    special.file.language = Some("lang\twith\\odd\nname".into());
+    special.imports[0].spec = "./spec\twith\\odd\nchars".into();
+    special.imports[0].targets = vec!["target\t\\\n.rs".into()];
+    update.upsert_files(&[special]).await.unwrap();
+    update.commit("characters").await.unwrap();
+
+    let files = store.files(&repo.id).await.unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].path, path);
+    assert_eq!(files[0].language.as_deref(), Some("lang\twith\\odd\nname"));
+    let stored = symbols_of(store, &repo.id, path).await;
+    let expected: Vec<(String, String, u32, u32)> = symbols
+        .iter()
+        .map(|(name, kind, line)| (name.to_string(), kind.to_string(), *line, *line + 1))
+        .collect();
+    assert_eq!(stored, expected);
+    for name in names {
+        // Patterns hold no control characters: `?` stands for each.
+        let pattern = name.replace(char::is_control, "?");
+        let found = names_in(store, &acme, &repo.id, &pattern).await;
+        assert_eq!(found.first().map(String::as_str), Some(name), "{name:?}");
+    }
+    assert_eq!(
+        names_in(store, &acme, &repo.id, "ÜNÏCÖDÉ_名前_🦀").await,
+        Vec::<String>::new(),
+        "only ASCII letters match in another case"
+    );
+    assert_eq!(
+        names_in(store, &acme, &repo.id, "*CÖDÉ_名前_🦀").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        names_in(store, &acme, &repo.id, "ÜNÏcödé_名前_🦀").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        names_in(store, &acme, &repo.id, "Back\\Sl?sh").await,
+        ["back\\slash"]
+    );
+    let uses = store
+        .find_references(&acme, "back\\slash", Some(&repo.id), 10)
+        .await
+        .unwrap();
+    assert_eq!(uses.len(), 1);
+    assert_eq!(uses[0].path, path);
+    assert_eq!(
+        store
+            .edges(&repo.id, &[path.to_string()], EdgeDirection::Dependencies)
+            .await
+            .unwrap(),
+        [(path.to_string(), "target\t\\\n.rs".to_string())]
+    );
+    assert_eq!(
+        store
+            .edges(
+                &repo.id,
+                &["target\t\\\n.rs".to_string()],
+                EdgeDirection::Dependents
+            )
+            .await
+            .unwrap(),
+        [("target\t\\\n.rs".to_string(), path.to_string())]
+    );
+    store.delete_repository(&acme, &repo.id).await.unwrap();
+}
+
+/// Names of symbols in one repository matching `pattern`.
+async fn names_in(
+    store: &dyn Store,
+    org: &OrganizationId,
+    id: &RepositoryId,
+    pattern: &str,
+) -> Vec<String> {
+    store
+        .search_symbols(
+            org,
+            &SymbolQuery {
+                pattern: SymbolPattern::parse(pattern).unwrap(),
+                kind: None,
+                repository: Some(id.clone()),
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|hit| hit.name)
+        .collect()
+}
+
+/// 50,000 symbols (and as many references) in one batch come back exactly.
+async fn a_large_batch_round_trips_exactly(store: &dyn Store) {
+    const FILES: usize = 50;
+    const SYMBOLS_PER_FILE: usize = 1_000;
+    let acme = org(store, "acme").await;
+    let repo = repository(store, &acme, "https://example.com/acme/large").await;
+    let updates: Vec<FileUpdate> = (0..FILES)
+        .map(|f| {
+            let names: Vec<String> = (0..SYMBOLS_PER_FILE)
+                .map(|s| format!("sym_{f}_{s}\t\\{}", if s % 7 == 0 { "é" } else { "" }))
+                .collect();
+            let symbols: Vec<(&str, &str, u32)> = names
+                .iter()
+                .enumerate()
+                .map(|(s, name)| {
+                    (
+                        name.as_str(),
+                        if s % 2 == 0 { "function" } else { "struct" },
+                        s as u32 + 1,
+                    )
+                })
+                .collect();
+            let references: Vec<(&str, u32)> = names
+                .iter()
+                .enumerate()
+                .map(|(s, name)| (name.as_str(), s as u32 + 2))
+                .collect();
+            file(&format!("src/large/file_{f:03}.rs"), &symbols, &references)
+        })
+        .collect();
+    let mut update = store.begin_update(&repo.id).await.unwrap();
+    update.upsert_files(&updates).await.unwrap();
+    update.commit("large").await.unwrap();
+
+    assert_eq!(store.files(&repo.id).await.unwrap().len(), FILES);
+    let mut total = 0;
+    for expected in &updates {
+        let stored = symbols_of(store, &repo.id, &expected.file.path).await;
+        let wanted: Vec<(String, String, u32, u32)> = expected
+            .analysis
+            .symbols
+            .iter()
+            .map(|s| (s.name.clone(), s.kind.clone(), s.line_start, s.line_end))
+            .collect();
+        assert_eq!(stored, wanted, "{}", expected.file.path);
+        total += stored.len();
+    }
+    assert_eq!(total, FILES * SYMBOLS_PER_FILE);
+    let uses = store
+        .find_references(&acme, "sym_49_999\t\\", Some(&repo.id), 10)
+        .await
+        .unwrap();
+    assert_eq!(uses.len(), 1);
+    assert_eq!(
+        (uses[0].path.as_str(), uses[0].line),
+        ("src/large/file_049.rs", 1001)
+    );
+    assert_eq!(
+        names_in(store, &acme, &repo.id, "SYM_7_700?\\é").await,
+        ["sym_7_700\t\\é"]
+    );
+    store.delete_repository(&acme, &repo.id).await.unwrap();
+}
+
+/// Until `commit`, readers see the previous commit whole: its repository row, files,
+/// symbols, references and import edges, even after the update wrote every batch.
+async fn a_reader_during_an_unfinished_update_sees_the_old_commit(store: &dyn Store) {
+    let acme = org(store, "acme").await;
+    let repo = repository(store, &acme, "https://example.com/acme/snapshots").await;
+    let mut update = store.begin_update(&repo.id).await.unwrap();
+    let mut main = file(
+        "src/main.rs",
+        &[("old_main", "function", 1)],
+        &[("old_call", 2)],
+    );
+    main.imports[0].targets = Vec::new(); // ./lib does not exist yet
+    update
+        .upsert_files(&[
+            main,
+            file("src/old.rs", &[("old_only", "function", 1)], &[]),
+        ])
+        .await
+        .unwrap();
+    update.commit("old-commit").await.unwrap();
+
+    let old_files: Vec<String> = store
+        .files(&repo.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(old_files, ["src/main.rs", "src/old.rs"]);
+    let old_repository = store.repository(&acme, &repo.id).await.unwrap().unwrap();
+
+    // The next run: main.rs changes, old.rs goes, lib.rs appears and ./lib resolves.
+    let mut update = store.begin_update(&repo.id).await.unwrap();
+    update
+        .delete_files(&["src/old.rs".to_string()])
+        .await
+        .unwrap();
+    let mut main = file(
+        "src/main.rs",
+        &[("new_main", "function", 1)],
+        &[("new_call", 2)],
+    );
+    main.imports[0].targets = Vec::new();
+    update
+        .upsert_files(&[main, file("src/lib.rs", &[("new_lib", "function", 1)], &[])])
+        .await
+        .unwrap();
+    let resolve = |import: &StoredImport| -> Vec<String> {
+        if import.spec == "./lib" && import.path == "src/main.rs" {
+            vec!["src/lib.rs".to_string()]
+        } else {
+            Vec::new()
+        }
+    };
+    update.reresolve_imports(&resolve).await.unwrap();
+
+    let check_old = || async {
+        assert_eq!(
+            store.repository(&acme, &repo.id).await.unwrap().unwrap(),
+            old_repository
+        );
+        let files: Vec<String> = store
+            .files(&repo.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(files, old_files);
+        assert_eq!(
+            names_in(store, &acme, &repo.id, "old_*").await,
+            ["old_main", "old_only"]
+        );
+        assert!(names_in(store, &acme, &repo.id, "new_*").await.is_empty());
+        assert_eq!(
+            store
+                .find_references(&acme, "old_call", None, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(store
+            .find_references(&acme, "new_call", None, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store
+            .edges(
+                &repo.id,
+                &["src/main.rs".to_string()],
+                EdgeDirection::Dependencies
+            )
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(symbols_of(store, &repo.id, "src/old.rs").await.len(), 1);
+    };
+    // Read concurrently with the open update (another connection, while it is pending).
+    check_old().await;
+
+    update.commit("new-commit").await.unwrap();
+    let now = store.repository(&acme, &repo.id).await.unwrap().unwrap();
+    assert_eq!(now.last_indexed_commit.as_deref(), Some("new-commit"));
+    let files: Vec<String> = store
+        .files(&repo.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(files, ["src/lib.rs", "src/main.rs"]);
+    assert!(names_in(store, &acme, &repo.id, "old_*").await.is_empty());
+    assert_eq!(
+        names_in(store, &acme, &repo.id, "new_*").await,
+        ["new_lib", "new_main"]
+    );
+    assert!(store
+        .find_references(&acme, "old_call", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .edges(
+                &repo.id,
+                &["src/main.rs".to_string()],
+                EdgeDirection::Dependencies
+            )
+            .await
+            .unwrap(),
+        [("src/main.rs".to_string(), "src/lib.rs".to_string())]
+    );
+    assert_eq!(
+        store
+            .edges(
+                &repo.id,
+                &["src/lib.rs".to_string()],
+                EdgeDirection::Dependents
+            )
+            .await
+            .unwrap(),
+        [("src/lib.rs".to_string(), "src/main.rs".to_string())]
+    );
+    assert!(symbols_of(store, &repo.id, "src/old.rs").await.is_empty());
+    store.delete_repository(&acme, &repo.id).await.unwrap();
+}
+
+/// A NUL in a symbol name: every backend keeps the other characters and finds the
+/// symbol; `stored_as` is how the backend spells it (SQLite keeps the NUL, Postgres text
+/// cannot hold one and stores U+FFFD instead).
+pub(crate) async fn nul_in_names(store: &dyn Store, stored_as: &str) {
+    let acme = org(store, "acme").await;
+    let repo = repository(store, &acme, "https://example.com/acme/nul").await;
+    let mut update = store.begin_update(&repo.id).await.unwrap();
+    update
+        .upsert_files(&[file("src/nul.rs", &[("nul\0name", "function", 1)], &[])])
+        .await
+        .unwrap();
+    update.commit("nul").await.unwrap();
+    assert_eq!(
+        symbols_of(store, &repo.id, "src/nul.rs").await,
+        [(stored_as.to_string(), "function".to_string(), 1, 2)]
+    );
+    if !stored_as.contains('\0') {
+        // (SQLite's LIKE stops at a NUL: there a name with one is not found by pattern.)
+        assert_eq!(
+            names_in(store, &acme, &repo.id, "nul*name").await,
+            [stored_as]
+        );
+    }
     store.delete_repository(&acme, &repo.id).await.unwrap();
 }

@@ -1,5 +1,5 @@
 //! Where canonical records live: one interface per concern, an embedded SQLite
-//! implementation and (in SaaS mode) a Postgres one.
+//! implementation and (in SaaS mode) a Postgres one (`postgres`).
 //!
 //! - [`RepositoryStore`] (`repositories`): registered repositories.
 //! - [`IndexStore`] (`records`): files, symbols, references and dependencies of indexed
@@ -20,6 +20,7 @@ pub(crate) mod conformance;
 pub mod jobs;
 pub mod keys;
 pub mod limits;
+pub mod postgres;
 pub mod records;
 pub mod repositories;
 pub mod sqlite;
@@ -46,6 +47,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database: {0}")]
     Sqlite(String),
+    /// The database could not be reached: names the host, never the credentials.
+    #[error("cannot connect to the database at {host}: {reason}")]
+    Unreachable { host: String, reason: String },
     #[error("database migration")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("record not found")]

@@ -108,6 +108,56 @@ impl<'q> sqlx::Encode<'q, sqlx::Sqlite> for Timestamp {
     }
 }
 
+/// Postgres `timestamptz`: on the wire, microseconds since 2000-01-01 UTC (binary) or
+/// ISO text (`2026-11-29 19:37:14.123+00`); read back at the millisecond like every time.
+const PG_EPOCH_UNIX_MICROS: i128 = 946_684_800_000_000;
+const PG_TIMESTAMPTZ_OID: u32 = 1184;
+
+impl sqlx::Type<sqlx::Postgres> for Timestamp {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        sqlx::postgres::PgTypeInfo::with_oid(sqlx::postgres::types::Oid(PG_TIMESTAMPTZ_OID))
+    }
+
+    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        use sqlx::TypeInfo;
+        ty.name().eq_ignore_ascii_case("timestamptz")
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Timestamp {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        match value.format() {
+            sqlx::postgres::PgValueFormat::Binary => {
+                let micros = <i64 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                let nanos = (i128::from(micros) + PG_EPOCH_UNIX_MICROS) * 1_000;
+                Ok(Timestamp::from(OffsetDateTime::from_unix_timestamp_nanos(
+                    nanos,
+                )?))
+            }
+            sqlx::postgres::PgValueFormat::Text => {
+                let text = value.as_str()?;
+                let mut rfc = text.trim().replacen(' ', "T", 1);
+                // `+00` / `-05` lack the minutes RFC 3339 requires.
+                if rfc.rfind(['+', '-']).is_some_and(|at| rfc.len() - at == 3) {
+                    rfc.push_str(":00");
+                }
+                Timestamp::parse(&rfc).ok_or_else(|| format!("not a timestamptz: {text:?}").into())
+            }
+        }
+    }
+}
+
+impl<'q> sqlx::Encode<'q, sqlx::Postgres> for Timestamp {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        let micros = self.0.unix_timestamp_nanos() / 1_000 - PG_EPOCH_UNIX_MICROS;
+        let micros = i64::try_from(micros).map_err(|_| format!("time out of range: {self}"))?;
+        <i64 as sqlx::Encode<sqlx::Postgres>>::encode(micros, buf)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

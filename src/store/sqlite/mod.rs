@@ -86,5 +86,6 @@ mod tests {
             .await
             .unwrap();
         crate::store::conformance::run_all(&store).await;
+        crate::store::conformance::nul_in_names(&store, "nul\0name").await;
     }
 }
