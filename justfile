@@ -2,13 +2,13 @@
 
 # Every test (the command CI runs after installing what a fresh machine lacks).
 test:
-    cargo test --workspace
+    scripts/test.sh
 
 # Formatting, lints and tests: what to run before a commit.
 ci-fast:
     cargo fmt --all -- --check
     cargo clippy --all-targets -- -D warnings
-    cargo test --workspace
+    scripts/test.sh
 
 # Engine benchmark on a standard corpus (usr-include, python-stdlib, cargo-registry), beside rg.
 bench corpus="usr-include":

@@ -13,7 +13,6 @@ mod common;
 use common::{GitRepo, Kotadb};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::Path;
 
 /// Code searches compared after every step: (query, extra flags).
 const CODE_QUERIES: &[(&str, &[&str])] = &[
@@ -67,37 +66,75 @@ struct Records {
     dependencies: Vec<DependencyRow>,
 }
 
-/// The canonical records of the (only) repository in `data_dir`, sorted.
-async fn records(data_dir: &Path) -> Records {
-    let url = format!("sqlite://{}?mode=ro", data_dir.join("kotadb.db").display());
-    let pool = sqlx::sqlite::SqlitePool::connect(&url)
-        .await
-        .expect("opening the database read-only");
-    let files: Vec<FileRow> = sqlx::query_as(
-        "SELECT path, content_hash, language, size_bytes, skipped FROM indexed_files ORDER BY path",
-    )
-    .fetch_all(&pool)
+/// The canonical records of the (only) repository of `kotadb`, sorted, read from its
+/// database (the embedded file, or the test Postgres; there only rows readers see,
+/// `update_id IS NULL`, count).
+async fn records(kotadb: &Kotadb) -> Records {
+    match kotadb.database() {
+        Some(url) => {
+            let pool = sqlx::postgres::PgPool::connect(url)
+                .await
+                .expect("connecting to the test database");
+            let got = read_records(&pool, "f.update_id IS NULL", "d.update_id IS NULL").await;
+            pool.close().await;
+            got
+        }
+        None => {
+            let url = format!(
+                "sqlite://{}?mode=ro",
+                kotadb.data_dir().join("kotadb.db").display()
+            );
+            let pool = sqlx::sqlite::SqlitePool::connect(&url)
+                .await
+                .expect("opening the database read-only");
+            let got = read_records(&pool, "1 = 1", "1 = 1").await;
+            pool.close().await;
+            got
+        }
+    }
+}
+
+async fn read_records<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    visible_file: &str,
+    visible_dependency: &str,
+) -> Records
+where
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    for<'r> FileRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> SymbolRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> DependencyRow: sqlx::FromRow<'r, DB::Row>,
+    for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+{
+    let query = |sql: String| sqlx::AssertSqlSafe(sql);
+    let files: Vec<FileRow> = sqlx::query_as(query(format!(
+        "SELECT path, content_hash, language, CAST(size_bytes AS BIGINT), skipped FROM indexed_files f \
+         WHERE {visible_file} ORDER BY path"
+    )))
+    .fetch_all(pool)
     .await
     .unwrap();
-    let mut symbols: Vec<SymbolRow> = sqlx::query_as(
-        "SELECT f.path, s.name, s.kind, s.line_start, s.line_end FROM symbols s JOIN indexed_files f ON f.id = s.file_id",
-    )
-    .fetch_all(&pool)
+    let mut symbols: Vec<SymbolRow> = sqlx::query_as(query(format!(
+        "SELECT f.path, s.name, s.kind, CAST(s.line_start AS BIGINT), CAST(s.line_end AS BIGINT) \
+         FROM symbols s JOIN indexed_files f ON f.id = s.file_id WHERE {visible_file}"
+    )))
+    .fetch_all(pool)
     .await
     .unwrap();
-    let mut references: Vec<ReferenceRow> = sqlx::query_as(
-        "SELECT f.path, r.name, r.kind, r.line, r.\"column\" FROM \"references\" r JOIN indexed_files f ON f.id = r.file_id",
-    )
-    .fetch_all(&pool)
+    let mut references: Vec<ReferenceRow> = sqlx::query_as(query(format!(
+        "SELECT f.path, r.name, r.kind, CAST(r.line AS BIGINT), CAST(r.\"column\" AS BIGINT) \
+         FROM \"references\" r JOIN indexed_files f ON f.id = r.file_id WHERE {visible_file}"
+    )))
+    .fetch_all(pool)
     .await
     .unwrap();
-    let mut dependencies: Vec<DependencyRow> = sqlx::query_as(
-        "SELECT source_path, target_path, spec, import_kind, line FROM dependencies",
-    )
-    .fetch_all(&pool)
+    let mut dependencies: Vec<DependencyRow> = sqlx::query_as(query(format!(
+        "SELECT source_path, target_path, spec, import_kind, CAST(line AS BIGINT) FROM dependencies d \
+         WHERE {visible_dependency}"
+    )))
+    .fetch_all(pool)
     .await
     .unwrap();
-    pool.close().await;
     symbols.sort();
     references.sort();
     dependencies.sort();
@@ -223,8 +260,8 @@ async fn index_and_compare(
             "{step}: symbol search {pattern:?} differs (left: incremental, right: full)"
         );
     }
-    let got = records(a.data_dir()).await;
-    let expected = records(b.data_dir()).await;
+    let got = records(a).await;
+    let expected = records(&b).await;
     assert_eq!(
         got.files, expected.files,
         "{step}: indexed_files differ (left: incremental, right: full)"

@@ -125,7 +125,12 @@ fn health_and_metrics_answer_without_a_key() {
             .is_some_and(|t| t.contains('T')),
         "{health}"
     );
-    assert_eq!(health["database"]["backend"], "sqlite", "{health}");
+    let backend = if kotadb.on_test_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(health["database"]["backend"], backend, "{health}");
     assert_eq!(health["database"]["status"], "ok", "{health}");
     assert!(health["database"]["latency_ms"].is_number(), "{health}");
     for field in ["queued", "running", "failed_recent"] {

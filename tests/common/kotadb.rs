@@ -7,6 +7,10 @@ use std::process::{Command, Output};
 
 /// The real `kotadb` binary, run against its own temporary data directory.
 ///
+/// The database is the embedded default, or, when `KOTADB_TEST_BACKEND=postgres`, a
+/// database of its own on the test Postgres (`kotadb::testing::postgres`): the same
+/// integration tests then prove the service on both backends.
+///
 /// The environment variables the binary reads (`KOTADB_DATA_DIR`, `DATABASE_URL`,
 /// `KOTA_GIT_BASE_URL`, `KOTADB_MAX_FILE_BYTES`) are removed, so a developer's shell
 /// cannot change a test; [`Kotadb::git_base_url`] sets the allowed remote base.
@@ -14,6 +18,18 @@ pub struct Kotadb {
     data: tempfile::TempDir,
     git_base_url: Option<String>,
     database_url: Option<String>,
+    /// The Postgres database of `KOTADB_TEST_BACKEND=postgres`, dropped with this.
+    postgres: Option<kotadb::testing::postgres::TestDatabase>,
+}
+
+/// Which database the tests run the service on: `KOTADB_TEST_BACKEND` (`sqlite`, the
+/// default, or `postgres`).
+pub fn backend_is_postgres() -> bool {
+    match std::env::var("KOTADB_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => false,
+        Ok("postgres") => true,
+        Ok(other) => panic!("KOTADB_TEST_BACKEND={other:?}: use sqlite or postgres"),
+    }
 }
 
 impl Kotadb {
@@ -28,10 +44,12 @@ impl Kotadb {
             .prefix("kotadb-test-data-")
             .tempdir_in(parent)
             .expect("creating a temp dir");
+        let postgres = backend_is_postgres().then(kotadb::testing::postgres::TestDatabase::create);
         Kotadb {
             data,
             git_base_url: None,
-            database_url: None,
+            database_url: postgres.as_ref().map(|db| db.url.clone()),
+            postgres,
         }
     }
 
@@ -44,7 +62,18 @@ impl Kotadb {
     /// Sets `DATABASE_URL` for every later command (a `postgres://` URL: SaaS mode).
     pub fn database_url(mut self, url: impl Into<String>) -> Kotadb {
         self.database_url = Some(url.into());
+        self.postgres = None;
         self
+    }
+
+    /// The `DATABASE_URL` of every command, if any (`None`: the embedded database).
+    pub fn database(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
+    /// Whether this runs on the test Postgres of `KOTADB_TEST_BACKEND=postgres`.
+    pub fn on_test_postgres(&self) -> bool {
+        self.postgres.is_some()
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -65,6 +94,7 @@ impl Kotadb {
             "DATABASE_URL",
             "KOTA_GIT_BASE_URL",
             "KOTADB_MAX_FILE_BYTES",
+            "DISABLE_SAAS_ENV_VALIDATION",
         ] {
             command.env_remove(var);
         }
@@ -73,6 +103,10 @@ impl Kotadb {
         }
         if let Some(url) = &self.database_url {
             command.env("DATABASE_URL", url);
+        }
+        if self.on_test_postgres() {
+            // The tests of the service on Postgres are not about SaaS configuration.
+            command.env("DISABLE_SAAS_ENV_VALIDATION", "1");
         }
         command
     }

@@ -63,7 +63,6 @@ impl Server {
             "SUPABASE_ANON_KEY",
             "SUPABASE_SERVICE_KEY",
             "SUPABASE_JWT_SECRET",
-            "DISABLE_SAAS_ENV_VALIDATION",
             "KOTADB_WEBHOOK_KEY",
         ] {
             command.env_remove(var);
@@ -133,11 +132,24 @@ impl Server {
         while let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
             printed.push(line);
         }
-        let admin_key = printed
+        let mut admin_key = printed
             .iter()
             .map(|l| l.trim())
             .find(|l| l.starts_with("kota_"))
             .map(str::to_string);
+        if admin_key.is_none() && kotadb.on_test_postgres() {
+            // On Postgres `serve` makes no first key (SaaS keys come from the CLI or
+            // SQL): make the one the embedded default would have printed.
+            let out = kotadb.cmd(["keys", "list", "--json"]);
+            let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            if listed["keys"].as_array().is_some_and(|k| k.is_empty()) {
+                let out = kotadb.cmd(["keys", "create", "--tier", "team", "--name", "admin"]);
+                admin_key = String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .last()
+                    .map(|l| l.trim().to_string());
+            }
+        }
         Server {
             child,
             base,
