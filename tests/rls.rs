@@ -484,6 +484,30 @@ async fn members_see_only_their_organizations_rows_in_every_table() {
         "a member edits the index",
     );
 
+    // Rows an index run has staged but not committed stay invisible to members too.
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "WITH u AS (INSERT INTO index_updates (repository_id) VALUES ('{repo}') RETURNING id), \
+         f AS (INSERT INTO indexed_files (repository_id, path, content_hash, size_bytes, update_id) \
+               SELECT '{repo}', 'src/staged.rs', 'blob9', 1, id FROM u RETURNING id) \
+         INSERT INTO symbols (file_id, name, kind, line_start, line_end) \
+         SELECT id, 'staged_symbol', 'function', 1, 1 FROM f",
+        repo = acme.repo
+    )))
+    .execute(&pool)
+    .await
+    .expect("stage an unfinished index run");
+    let seen = rows_as(
+        &pool,
+        member,
+        "SELECT path FROM indexed_files UNION ALL SELECT name FROM symbols",
+    )
+    .await
+    .expect("member reads");
+    assert!(
+        !seen.iter().any(|r| r.contains("staged")),
+        "a member saw uncommitted index rows: {seen:?}"
+    );
+
     // Nothing above was kept (every statement ran inside BEGIN … ROLLBACK).
     let name: String = sqlx::query_scalar("SELECT name FROM repositories WHERE id = $1::uuid")
         .bind(globex.repo.clone())

@@ -34,7 +34,9 @@ CREATE FUNCTION public.is_repository_member(repository uuid) RETURNS boolean
     )
 $$;
 
--- Symbols and references reach their organization through their file's repository.
+-- Symbols and references reach their organization through their file's repository;
+-- rows of an index run not yet committed (or retired by one) are not shown: a member
+-- reads what the service answers, one commit at a time.
 CREATE FUNCTION public.is_file_member(file bigint) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
     AS $$
@@ -42,7 +44,7 @@ CREATE FUNCTION public.is_file_member(file bigint) RETURNS boolean
         SELECT 1 FROM public.indexed_files f
         JOIN public.repositories r ON r.id = f.repository_id
         JOIN public.organization_members m ON m.organization_id = r.organization_id
-        WHERE f.id = file AND m.user_id = auth.uid()
+        WHERE f.id = file AND f.update_id IS NULL AND m.user_id = auth.uid()
     )
 $$;
 
@@ -144,13 +146,13 @@ CREATE POLICY member_read ON public.indexing_job_events
 CREATE POLICY member_read ON public.webhook_deliveries
     FOR SELECT TO authenticated USING (public.is_repository_member(repository_id));
 CREATE POLICY member_read ON public.indexed_files
-    FOR SELECT TO authenticated USING (public.is_repository_member(repository_id));
+    FOR SELECT TO authenticated USING (update_id IS NULL AND public.is_repository_member(repository_id));
 CREATE POLICY member_read ON public.symbols
     FOR SELECT TO authenticated USING (public.is_file_member(file_id));
 CREATE POLICY member_read ON public."references"
     FOR SELECT TO authenticated USING (public.is_file_member(file_id));
 CREATE POLICY member_read ON public.dependencies
-    FOR SELECT TO authenticated USING (public.is_repository_member(repository_id));
+    FOR SELECT TO authenticated USING (update_id IS NULL AND public.is_repository_member(repository_id));
 CREATE POLICY member_read ON public.rate_limits
     FOR SELECT TO authenticated USING (public.is_org_member(organization_id));
 CREATE POLICY member_read ON public.usage_metrics
