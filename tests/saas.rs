@@ -371,6 +371,33 @@ fn supabase_access_tokens_act_for_their_users_organizations() {
         let reply = list(&b, token);
         assert_eq!(reply.status, 401, "{what}: {}", reply.body);
     }
+    // The user's requests read under row-level security as that user: removed from the
+    // organization in the database, they lose its repositories at once, although their
+    // token's cached check (organizations included) is still fresh.
+    assert_eq!(
+        a.get(&format!("/api/v1/repositories/{id}"), &hs).status,
+        200
+    );
+    let mcp = common::call_tool(&a, &hs, "list_repositories", json!({}));
+    assert!(mcp.to_string().contains(&id), "{mcp}");
+    sql(
+        &saas.db.url,
+        &format!("DELETE FROM organization_members WHERE user_id = '{member}'"),
+    );
+    let listed: Value = serde_json::from_str(&list(&a, &hs).body).unwrap();
+    assert_eq!(listed["repositories"], json!([]), "{listed}");
+    assert_eq!(
+        a.get(&format!("/api/v1/repositories/{id}"), &hs).status,
+        404
+    );
+    let mcp = common::call_tool(&a, &hs, "list_repositories", json!({}));
+    assert!(!mcp.to_string().contains(&id), "MCP still lists it: {mcp}");
+    // The same request with an API key of the organization is unaffected.
+    assert_eq!(
+        a.get(&format!("/api/v1/repositories/{id}"), &key).status,
+        200
+    );
+
     // A real user who belongs to no organization sees nothing of acme's.
     let outsider = hs256(&claims(&issuer, &stranger, now() + 600), JWT_SECRET);
     let reply = list(&a, &outsider);

@@ -226,7 +226,8 @@ pub async fn require_key(
             reset,
         } => {
             request.extensions_mut().insert(caller.clone());
-            let mut response = next.run(request).await;
+            let mut response =
+                crate::store::acting_as(caller.user_id.clone(), next.run(request)).await;
             limit_headers(&mut response, limit, remaining, reset);
             response
         }

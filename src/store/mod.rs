@@ -63,6 +63,29 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+tokio::task_local! {
+    static ACTING_USER: String;
+}
+
+/// Runs `work` (one request) on behalf of a Supabase user (an `auth.users` id), when
+/// there is one: the Postgres store then reads the caller's repositories — the gate of
+/// every repository-scoped operation (`service::tenancy`) — as that user, under
+/// row-level security (`SET LOCAL ROLE authenticated` with the user's claims), on top of
+/// its own organization filter. Set only by the authentication middleware; read only by
+/// the Postgres store. A membership removed in the database then takes effect at once,
+/// not when the cached credential expires.
+pub async fn acting_as<F: std::future::Future>(user: Option<String>, work: F) -> F::Output {
+    match user {
+        Some(user) => ACTING_USER.scope(user, work).await,
+        None => work.await,
+    }
+}
+
+/// The Supabase user the current request acts for, if any (see [`acting_as`]).
+pub fn acting_user() -> Option<String> {
+    ACTING_USER.try_with(Clone::clone).ok()
+}
+
 /// The organization that owns every record on a single-user installation.
 pub const LOCAL_ORGANIZATION: &str = "00000000-0000-0000-0000-000000000000";
 

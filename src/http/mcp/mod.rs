@@ -91,10 +91,18 @@ impl rmcp::ServerHandler for KotaMcp {
     ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
         use futures::FutureExt as _;
         let tool = request.name.clone();
+        // rmcp runs the call in a task of its own: the request's Supabase user (if any)
+        // is carried over here, so its reads run under row-level security as on REST.
+        let user = self
+            .caller(&context.extensions)
+            .ok()
+            .and_then(|caller| caller.user_id);
         let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
-        match std::panic::AssertUnwindSafe(tools::TOOLS.call(tcc))
-            .catch_unwind()
-            .await
+        match crate::store::acting_as(
+            user,
+            std::panic::AssertUnwindSafe(tools::TOOLS.call(tcc)).catch_unwind(),
+        )
+        .await
         {
             Ok(result) => result,
             Err(panic) => {

@@ -71,6 +71,30 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// Runs a read as the request's Supabase user under row-level security when there
+    /// is one (`store::acting_as`), else as the server. The claims are set the way
+    /// Supabase's API sets them, so `auth.uid()` in the policies is that user.
+    async fn read_as_acting_user(
+        &self,
+        query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
+    ) -> StoreResult<Vec<PgRow>> {
+        let Some(user) = crate::store::acting_user() else {
+            return Ok(query.fetch_all(&self.pool).await?);
+        };
+        let claims = serde_json::json!({"sub": user, "role": "authenticated"}).to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('request.jwt.claims', $1, true)")
+            .bind(claims)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("SET LOCAL ROLE authenticated")
+            .execute(&mut *tx)
+            .await?;
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.rollback().await?;
+        Ok(rows)
+    }
 }
 
 #[async_trait]

@@ -69,14 +69,13 @@ impl RepositoryStore for PostgresStore {
         let (Some(id), Some(org)) = (uuid(&id.0), uuid(&org.0)) else {
             return Ok(None);
         };
-        let row = sqlx::query(select_repositories!(
+        let query = sqlx::query(select_repositories!(
             "WHERE id = $1::uuid AND organization_id = $2::uuid"
         ))
         .bind(id)
-        .bind(org)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(repository_from_row))
+        .bind(org);
+        let rows = self.read_as_acting_user(query).await?;
+        Ok(rows.first().map(repository_from_row))
     }
 
     async fn repository_unscoped(&self, id: &RepositoryId) -> StoreResult<Option<Repository>> {
@@ -112,12 +111,11 @@ impl RepositoryStore for PostgresStore {
         let Some(org) = uuid(&org.0) else {
             return Ok(Vec::new());
         };
-        let rows = sqlx::query(select_repositories!(
+        let query = sqlx::query(select_repositories!(
             "WHERE organization_id = $1::uuid ORDER BY name COLLATE \"C\", id"
         ))
-        .bind(org)
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(org);
+        let rows = self.read_as_acting_user(query).await?;
         Ok(rows.iter().map(repository_from_row).collect())
     }
 
