@@ -9,40 +9,23 @@ mod common;
 use common::{assert_success, GitRepo, Kotadb};
 use kotadb::testing::postgres::TestDatabase;
 use serde_json::Value;
-use std::ffi::OsStr;
 use std::process::Output;
 
-/// One data directory, on Postgres when `database_url` is set, else on SQLite.
+/// One data directory, on Postgres when its `Kotadb` has a database URL, else on SQLite.
 struct Backend {
     kotadb: Kotadb,
-    database_url: Option<String>,
 }
 
 impl Backend {
-    fn run<I, S>(&self, args: I) -> Output
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        let mut command = self.kotadb.command();
-        if let Some(url) = &self.database_url {
-            command.env("DATABASE_URL", url);
-        }
-        command
-            .args(args)
-            .output()
-            .expect("running the kotadb binary")
-    }
-
     #[track_caller]
     fn run_ok(&self, args: &[&str]) -> Output {
-        let output = self.run(args);
+        let output = self.kotadb.cmd(args);
         assert_success(&format!("kotadb {args:?} ({})", self.name()), &output);
         output
     }
 
     fn name(&self) -> &'static str {
-        if self.database_url.is_some() {
+        if self.kotadb.database().is_some() {
             "postgres"
         } else {
             "sqlite"
@@ -224,12 +207,10 @@ fn assert_same_answers(sqlite: &Backend, postgres: &Backend, stage: &str) {
 fn the_binary_answers_the_same_on_postgres_as_on_the_embedded_database() {
     let database = TestDatabase::create();
     let sqlite = Backend {
-        kotadb: Kotadb::new(),
-        database_url: None,
+        kotadb: Kotadb::embedded(),
     };
     let postgres = Backend {
-        kotadb: Kotadb::new(),
-        database_url: Some(database.url.clone()),
+        kotadb: Kotadb::new().database_url(&database.url),
     };
 
     let migrated = postgres.run_ok(&["migrate"]);

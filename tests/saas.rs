@@ -104,10 +104,14 @@ fn hs256(claims: &Value, secret: &str) -> String {
     .unwrap()
 }
 
-/// Runs SQL on the test database.
-fn sql(url: &str, statements: &str) {
+/// Runs `work` with a connection to the test database, on a runtime of its own (the
+/// tests are synchronous; the server under test is another process).
+fn with_db<T, F>(url: &str, work: impl FnOnce(sqlx::PgConnection) -> F + Send + 'static) -> T
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T>,
+{
     let url = url.to_string();
-    let statements = statements.to_string();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -115,15 +119,23 @@ fn sql(url: &str, statements: &str) {
             .unwrap();
         runtime.block_on(async {
             use sqlx::Connection;
-            let mut connection = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
-                .execute(&mut connection)
-                .await
-                .unwrap_or_else(|e| panic!("SQL failed: {e}"));
+            let connection = sqlx::PgConnection::connect(&url).await.unwrap();
+            work(connection).await
         })
     })
     .join()
-    .unwrap();
+    .unwrap()
+}
+
+/// Runs SQL on the test database.
+fn sql(url: &str, statements: &str) {
+    let statements = statements.to_string();
+    with_db(url, |mut connection| async move {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
+            .execute(&mut connection)
+            .await
+            .unwrap_or_else(|e| panic!("SQL failed: {e}"));
+    });
 }
 
 /// Everything two instances share: the database, the git base, the Supabase project.
@@ -520,26 +532,12 @@ fn usage_lands_in_usage_metrics_by_shutdown() {
 }
 
 fn count_usage_rows(url: &str, expected: i64) {
-    let url = url.to_string();
-    let rows = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            use sqlx::Connection;
-            let mut connection = sqlx::PgConnection::connect(&url).await.unwrap();
-            let rows: Vec<(String, String, i32)> = sqlx::query_as(
-                "SELECT endpoint, method, status_code FROM usage_metrics ORDER BY id",
-            )
+    let rows: Vec<(String, String, i32)> = with_db(url, |mut connection| async move {
+        sqlx::query_as("SELECT endpoint, method, status_code FROM usage_metrics ORDER BY id")
             .fetch_all(&mut connection)
             .await
-            .unwrap();
-            rows
-        })
-    })
-    .join()
-    .unwrap();
+            .unwrap()
+    });
     assert_eq!(rows.len() as i64, expected, "{rows:?}");
     assert!(rows.iter().all(
         |(endpoint, method, status)| endpoint == "/api/v1/repositories"

@@ -59,6 +59,15 @@ impl Kotadb {
         self
     }
 
+    /// A `Kotadb` on the embedded database whatever `KOTADB_TEST_BACKEND` says (for tests
+    /// that compare the backends).
+    pub fn embedded() -> Kotadb {
+        let mut kotadb = Kotadb::new();
+        kotadb.database_url = None;
+        kotadb.postgres = None;
+        kotadb
+    }
+
     /// Sets `DATABASE_URL` for every later command (a `postgres://` URL: SaaS mode).
     pub fn database_url(mut self, url: impl Into<String>) -> Kotadb {
         self.database_url = Some(url.into());
