@@ -545,3 +545,56 @@ fn count_usage_rows(url: &str, expected: i64) {
             && *status == 200
     ));
 }
+
+#[test]
+fn serve_names_every_missing_saas_setting_before_serving() {
+    let saas = Saas::new();
+    let kotadb = Kotadb::new()
+        .database_url(&saas.db.url)
+        .git_base_url(saas.remotes.base_url());
+    let refused = kotadb
+        .command()
+        .args(["serve", "--port", "0"])
+        .env("SUPABASE_URL", "not a url")
+        .env("KOTADB_WEBHOOK_KEY", "short")
+        .env_remove("SUPABASE_ANON_KEY")
+        .env_remove("SUPABASE_SERVICE_KEY")
+        .env_remove("SUPABASE_JWT_SECRET")
+        .env_remove("KOTADB_PUBLIC_URL")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    for named in [
+        "SUPABASE_URL",
+        "SUPABASE_ANON_KEY",
+        "SUPABASE_SERVICE_KEY",
+        "KOTADB_WEBHOOK_KEY",
+        "KOTADB_PUBLIC_URL",
+    ] {
+        assert!(stderr.contains(named), "{named} not named in: {stderr}");
+    }
+    assert!(
+        !String::from_utf8_lossy(&refused.stdout).contains("listening"),
+        "it served anyway"
+    );
+    assert_eq!(
+        stderr.matches("SaaS configuration is incomplete").count(),
+        1,
+        "{stderr}"
+    );
+
+    // DISABLE_SAAS_ENV_VALIDATION starts it anyway, with a loud warning.
+    let server = Server::start_with(
+        &kotadb,
+        &[("DISABLE_SAAS_ENV_VALIDATION", "1"), ("RUST_LOG", "warn")],
+    );
+    assert_eq!(http("GET", &server.url("/health"), &[], None).status, 200);
+    assert!(
+        server
+            .stderr()
+            .contains("DISABLE_SAAS_ENV_VALIDATION is set"),
+        "no warning: {}",
+        server.stderr()
+    );
+}
