@@ -104,13 +104,14 @@ impl Auth {
             }));
         }
         let org = choose_organization(identity, headers)?;
+        let per_hour = identity
+            .rate_limit
+            .unwrap_or_else(|| self.settings.tiers.for_tier(identity.tier));
         let limits = Limits {
-            per_hour: identity
-                .rate_limit
-                .unwrap_or_else(|| self.settings.tiers.for_tier(identity.tier)),
+            per_hour,
             per_month: identity.monthly_quota,
-            burst_per_second: self.settings.burst_per_second,
-            burst: self.settings.burst,
+            burst_per_second: burst_scaled(self.settings.burst_per_second, per_hour / 360),
+            burst: burst_scaled(self.settings.burst, per_hour / 100),
         };
         Ok((
             Caller {
@@ -125,6 +126,14 @@ impl Auth {
             limits,
         ))
     }
+}
+
+/// The burst bucket grows with the hourly limit: at least the configured size, and
+/// enough that a client spending its hourly budget in six minutes (refill: a 360th of the
+/// hour's limit per second; size: a hundredth) is never refused as a burst. A deployment
+/// that raises an hourly limit raises the burst with it.
+fn burst_scaled(configured: u32, from_hourly: u64) -> u32 {
+    configured.max(u32::try_from(from_hourly).unwrap_or(u32::MAX))
 }
 
 fn choose_organization(
@@ -370,4 +379,20 @@ async fn write_usage(store: &dyn Store, batch: &[UsageEvent]) {
         records = batch.len(),
         "usage batch dropped after three attempts"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_burst_grows_with_the_hourly_limit() {
+        // The team default (25,000/h): a 69/s refill, 250 at once.
+        assert_eq!(burst_scaled(50, 25_000 / 360), 69);
+        assert_eq!(burst_scaled(200, 25_000 / 100), 250);
+        // A small limit keeps the configured burst.
+        assert_eq!(burst_scaled(50, 1_000 / 360), 50);
+        // A limit raised for a load test raises the burst with it.
+        assert_eq!(burst_scaled(50, 10_000_000_000_000 / 360), u32::MAX);
+    }
 }
