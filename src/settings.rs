@@ -233,24 +233,6 @@ impl ServeSettings {
         })
     }
 
-    /// How Supabase access tokens are verified (SUPABASE_JWT_SECRET, SUPABASE_URL).
-    pub fn token_settings(&self) -> Result<crate::tokens::TokenSettings, SaasConfigError> {
-        let supabase_url =
-            match self.supabase_url.as_deref().map(str::trim) {
-                None | Some("") => None,
-                Some(text) => Some(url::Url::parse(text).map_err(|e| {
-                    SaasConfigError(vec![format!("SUPABASE_URL is not a URL ({e})")])
-                })?),
-            };
-        Ok(crate::tokens::TokenSettings {
-            jwt_secret: self
-                .supabase_jwt_secret
-                .clone()
-                .filter(|s| !s.expose().is_empty()),
-            supabase_url,
-        })
-    }
-
     /// Seed 002's startup validation of SaaS mode (`DATABASE_URL` is Postgres): every
     /// missing or malformed variable is named in one error, before anything is served.
     /// `DISABLE_SAAS_ENV_VALIDATION` skips it with a loud warning.

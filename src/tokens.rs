@@ -87,6 +87,29 @@ pub struct TokenSettings {
     pub supabase_url: Option<Url>,
 }
 
+impl TokenSettings {
+    /// The settings `serve` was given (`SUPABASE_JWT_SECRET`, `SUPABASE_URL`); an empty
+    /// value counts as unset.
+    pub fn from_settings(
+        serve: &crate::settings::ServeSettings,
+    ) -> Result<TokenSettings, TokenError> {
+        let supabase_url =
+            match serve.supabase_url.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(text) => Some(Url::parse(text).map_err(|e| {
+                    TokenError::Settings(format!("SUPABASE_URL is not a URL ({e})"))
+                })?),
+            };
+        Ok(TokenSettings {
+            jwt_secret: serve
+                .supabase_jwt_secret
+                .clone()
+                .filter(|s| !s.expose().is_empty()),
+            supabase_url,
+        })
+    }
+}
+
 /// A verified access token of a signed-in Supabase user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessToken {

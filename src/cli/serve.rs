@@ -202,7 +202,8 @@ pub async fn serve(config: &Settings, args: ServeSettings) -> anyhow::Result<()>
                 .collect(),
         },
     };
-    let tokens = crate::tokens::TokenVerifier::new(args.token_settings()?)?;
+    let tokens =
+        crate::tokens::TokenVerifier::new(crate::tokens::TokenSettings::from_settings(&args)?)?;
     let actors = crate::access::AccessActors::start(
         Arc::new(crate::access::Credentials::new(Arc::clone(&store), tokens)),
         Arc::new(crate::access::Windows::new(Arc::clone(&store))),
