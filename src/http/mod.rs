@@ -1,4 +1,5 @@
-//! The HTTP surface: REST under `/api/v1`, MCP at `/mcp`, `/health`, `/metrics` and
+//! The HTTP surface: REST under `/api/v1`, MCP at `/mcp`, GitHub webhooks at
+//! `/webhooks/github/{repository_id}` (signed, no key), `/health`, `/metrics` and
 //! `/openapi.json`.
 //!
 //! Architecture invariant: handlers hold no locks and no shared mutable state; they call
@@ -16,6 +17,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod request_id;
 pub mod rest;
+pub mod webhooks;
 
 use crate::service::Service;
 use axum::error_handling::HandleErrorLayer;
@@ -115,7 +117,14 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
             mcp::streamable_service(Arc::clone(&state.service), &settings.mcp),
         )
         .layer(authenticate);
+    // Signed by GitHub, not by a key; its own body cap (GitHub sends up to 25 MB), read
+    // by the handler itself, so the API's default cap below does not apply to it.
+    let webhooks = Router::new().route(
+        "/webhooks/github/{repository_id}",
+        axum::routing::post(webhooks::github),
+    );
     let public = Router::new()
+        .merge(webhooks)
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
         .route("/openapi.json", get(openapi_json));

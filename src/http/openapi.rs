@@ -29,7 +29,8 @@ pub struct Route {
     pub mount: fn(Router<AppState>) -> Router<AppState>,
 }
 
-/// Every REST route of the API (`/mcp` and `/webhooks` are described elsewhere).
+/// Every REST route of the API (`/mcp` is described elsewhere). Routes with
+/// `authenticated: false` are mounted by the router itself (`http::router`).
 pub fn routes() -> Vec<Route> {
     vec![
         Route {
@@ -81,6 +82,26 @@ pub fn routes() -> Vec<Route> {
             response: Some(schema::<rest::JobAccepted>),
             authenticated: true,
             mount: |r| r.route("/api/v1/repositories/{id}/index", post(rest::index_repository)),
+        },
+        Route {
+            method: "post",
+            path: "/api/v1/repositories/{id}/webhook-secret",
+            summary: "Rotate the repository's webhook secret (shown once in the answer); the previous secret keeps verifying for 24 hours or until the next rotation; needs write permission",
+            request: None,
+            success: 200,
+            response: Some(schema::<crate::service::RotatedSecret>),
+            authenticated: true,
+            mount: |r| r.route("/api/v1/repositories/{id}/webhook-secret", post(super::webhooks::rotate_secret)),
+        },
+        Route {
+            method: "post",
+            path: "/webhooks/github/{repository_id}",
+            summary: "GitHub webhook (no key: X-Hub-Signature-256, HMAC-SHA256 of the raw body with the repository's webhook_secret, is checked first; unknown repository and bad or missing signature are the same 401). Needs X-GitHub-Event and X-GitHub-Delivery (400). ping: 200 {\"pong\"}; push to the tracked branch (the registered default_branch, else the payload's repository.default_branch): 202 {\"job_id\", \"revision\", \"coalesced\"} (an incremental_update job, or the repository's queued job moved to the newer commit); a redelivery of an X-GitHub-Delivery: 200 {\"duplicate\": true, \"job_id\"}; other branches, tags, deletions and events: 202 {\"ignored\": reason}. Body up to 25 MB (413).",
+            request: None,
+            success: 202,
+            response: Some(schema::<crate::service::WebhookReply>),
+            authenticated: false,
+            mount: |r| r, // mounted by the router outside the key middleware
         },
         Route {
             method: "get",
@@ -194,11 +215,14 @@ pub fn document() -> Value {
             "operationId".into(),
             json!(format!("{} {}", route.method, route.path)),
         );
-        if route.path.contains("{id}") {
-            operation.insert(
-                "parameters".into(),
-                json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]),
-            );
+        let parameters: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !parameters.is_empty() {
+            operation.insert("parameters".into(), Value::Array(parameters));
         }
         if let Some(request) = route.request {
             operation.insert(
@@ -221,7 +245,11 @@ pub fn document() -> Value {
         if route.request.is_some() {
             codes.extend([400, 413, 415]);
         }
-        if route.path.contains("{id}") || route.request.is_some() {
+        let webhook = route.path.starts_with("/webhooks/");
+        if webhook {
+            codes.extend([400, 401, 413]);
+        }
+        if (route.path.contains("{id}") || route.request.is_some()) && !webhook {
             codes.push(404);
         }
         if route.path == "/api/v1/repositories" && route.method == "post" {

@@ -9,6 +9,7 @@
 //! - `keys`: the organization's API keys.
 //! - `health`: what `/health` and `/metrics` report.
 //! - `consistency`: database answers wait for the snapshots to show the same commit.
+//! - `webhooks`: GitHub deliveries (verified by signature, not by key) and secret rotation.
 //!
 //! Architecture invariant: every operation takes the caller's organization and checks
 //! that a repository or job belongs to it before touching it; another tenant's id is
@@ -23,12 +24,17 @@ mod keys;
 mod repositories;
 mod search;
 mod tenancy;
+mod webhooks;
 
 pub use files::{FileView, RecentFile};
 pub use graph::ChangeImpact;
 pub use health::{HealthReport, ParkedRepository};
 pub use keys::{CreateKeyBody, CreatedKeyView, KeyList, KeyView};
 pub use repositories::{default_name, CreatedRepository, RepositoryView};
+pub use webhooks::{
+    RotatedSecret, WebhookDelivery, WebhookError, WebhookReply, MAX_WEBHOOK_BODY_BYTES,
+    WEBHOOK_SECRET_GRACE,
+};
 
 use crate::answers::{self, BadRequest};
 use crate::engine::search::SearchError;

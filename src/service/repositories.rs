@@ -3,9 +3,7 @@
 use super::*;
 use crate::engine::git::Source;
 use crate::store::{JobRecord, JobType, NewRepository};
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 
 /// A registered repository as the API shows it.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -36,17 +34,11 @@ impl Service {
         }
     }
 
-    /// The webhook secret of a repository: HMAC(server key, repository id), so it can be
-    /// recomputed to verify signatures and rotated by rotating the server key.
+    /// The webhook secret of a new repository (secret version 0, see `webhooks`):
+    /// HMAC(server key, repository id), so every instance can recompute it to verify
+    /// signatures; `POST /api/v1/repositories/{id}/webhook-secret` rotates it.
     pub fn webhook_secret(&self, id: &RepositoryId) -> String {
-        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(
-            self.settings.webhook_key.expose().as_bytes(),
-        ) {
-            Ok(mac) => mac,
-            Err(_) => return String::new(), // HMAC accepts keys of any length
-        };
-        mac.update(id.0.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        self.webhook_secret_at(id, 0)
     }
 
     pub async fn create_repository(

@@ -25,6 +25,7 @@ pub(crate) async fn run_all(store: &dyn Store) {
     names_and_paths_hold_any_character(store).await;
     a_large_batch_round_trips_exactly(store).await;
     a_reader_during_an_unfinished_update_sees_the_old_commit(store).await;
+    webhook_deliveries_dedupe_coalesce_and_follow_their_job(store).await;
 }
 
 /// Supabase users (`auth.users` ids) the suite makes members; a backend with a real
@@ -1000,4 +1001,212 @@ pub(crate) async fn nul_in_names(store: &dyn Store, stored_as: &str) {
         );
     }
     store.delete_repository(&acme, &repo.id).await.unwrap();
+}
+
+/// Webhook deliveries: a redelivery changes nothing; a push coalesces into a queued (never
+/// a running) job; delivery ids are per repository and reads per organization; deliveries
+/// follow their job's claim and outcome; secret rotation keeps the previous version for
+/// its grace period only, and only the owner can rotate.
+async fn webhook_deliveries_dedupe_coalesce_and_follow_their_job(store: &dyn Store) {
+    use crate::store::webhooks::*;
+    drain(store).await;
+    let mine = org(store, "webhooks-mine").await;
+    let other = org(store, "webhooks-other").await;
+    let a = repository(store, &mine, "https://example.com/hooks/a").await;
+    let b = repository(store, &other, "https://example.com/hooks/b").await;
+    let push = |revision: &str| DeliveryAction::Enqueue {
+        revision: revision.to_string(),
+    };
+    let target = store.webhook_target(&a.id).await.unwrap().unwrap();
+    assert_eq!((target.secret_version, target.previous_version), (0, None));
+    assert!(store
+        .webhook_target(&RepositoryId::new_random())
+        .await
+        .unwrap()
+        .is_none());
+
+    let DeliveryOutcome::Queued { job_id: first } = store
+        .record_delivery(&a.id, "d1", "push", &push("r1"))
+        .await
+        .unwrap()
+    else {
+        panic!("the first push queues a job")
+    };
+    assert_eq!(
+        store
+            .record_delivery(&a.id, "d1", "push", &push("r1"))
+            .await
+            .unwrap(),
+        DeliveryOutcome::Duplicate {
+            job_id: Some(first.clone())
+        }
+    );
+    assert_eq!(
+        store
+            .record_delivery(&a.id, "d2", "push", &push("r2"))
+            .await
+            .unwrap(),
+        DeliveryOutcome::Coalesced {
+            job_id: first.clone()
+        }
+    );
+    let job = store.job(&mine, &first).await.unwrap().unwrap();
+    assert_eq!(job.revision.as_deref(), Some("r2"));
+    assert_eq!(job.job_type, JobType::IncrementalUpdate);
+    // Another repository's delivery with the same id is its own, with its own job.
+    let DeliveryOutcome::Queued { job_id: theirs } = store
+        .record_delivery(&b.id, "d1", "push", &push("r1"))
+        .await
+        .unwrap()
+    else {
+        panic!("another repository's delivery id is not a duplicate")
+    };
+    assert_ne!(theirs, first);
+    assert_eq!(
+        store
+            .record_delivery(
+                &a.id,
+                "p1",
+                "ping",
+                &DeliveryAction::Ignore {
+                    reason: "ping".into()
+                }
+            )
+            .await
+            .unwrap(),
+        DeliveryOutcome::Ignored {
+            reason: "ping".into()
+        }
+    );
+    assert_eq!(
+        store
+            .record_delivery(
+                &a.id,
+                "p1",
+                "ping",
+                &DeliveryAction::Ignore {
+                    reason: "ping".into()
+                }
+            )
+            .await
+            .unwrap(),
+        DeliveryOutcome::Duplicate { job_id: None }
+    );
+    let seen = store.deliveries(&mine, &a.id, 10).await.unwrap();
+    let ids: Vec<&str> = seen.iter().map(|d| d.delivery_id.as_str()).collect();
+    assert_eq!(ids, ["p1", "d2", "d1"]);
+    assert_eq!(seen[0].status, "processed");
+    assert_eq!(seen[0].ignored_reason.as_deref(), Some("ping"));
+    assert!(seen[0].processed_at.is_some());
+    assert!(seen[1..]
+        .iter()
+        .all(|d| d.status == "queued" && d.job_id.as_deref() == Some(first.as_str())));
+    assert!(store
+        .deliveries(&other, &a.id, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Claimed: processing; a push meanwhile queues a new job instead of joining it.
+    let mut claims = Vec::new();
+    while let Some(claim) = store.claim_job("w", Duration::from_secs(60)).await.unwrap() {
+        claims.push(claim);
+    }
+    assert_eq!(claims.len(), 2);
+    let status = |list: &[DeliveryRecord], id: &str| {
+        list.iter()
+            .find(|d| d.delivery_id == id)
+            .map(|d| d.status.clone())
+            .unwrap()
+    };
+    let seen = store.deliveries(&mine, &a.id, 10).await.unwrap();
+    assert_eq!(status(&seen, "d1"), "processing");
+    assert_eq!(status(&seen, "d2"), "processing");
+    let DeliveryOutcome::Queued { job_id: next } = store
+        .record_delivery(&a.id, "d3", "push", &push("r3"))
+        .await
+        .unwrap()
+    else {
+        panic!("a push while the job runs queues a new one")
+    };
+    assert_ne!(next, first);
+    for claim in &claims {
+        let outcome = if claim.job.id == first {
+            JobOutcome::Succeeded
+        } else {
+            JobOutcome::Failed {
+                error: "boom".into(),
+            }
+        };
+        store
+            .finish_job(&claim.job.id, &claim.token, &outcome)
+            .await
+            .unwrap();
+    }
+    let seen = store.deliveries(&mine, &a.id, 10).await.unwrap();
+    assert_eq!(status(&seen, "d1"), "processed");
+    assert_eq!(status(&seen, "d2"), "processed");
+    assert_eq!(status(&seen, "d3"), "queued");
+    let failed = store.deliveries(&other, &b.id, 10).await.unwrap();
+    assert_eq!(failed[0].status, "failed");
+    assert_eq!(failed[0].error_message.as_deref(), Some("boom"));
+    // A retry puts the delivery back in the queue.
+    let claim = store
+        .claim_job("w", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claim.job.id, next);
+    store
+        .finish_job(
+            &claim.job.id,
+            &claim.token,
+            &JobOutcome::Retry {
+                error: "later".into(),
+                after: Duration::from_secs(3600),
+            },
+        )
+        .await
+        .unwrap();
+    let seen = store.deliveries(&mine, &a.id, 10).await.unwrap();
+    assert_eq!(status(&seen, "d3"), "queued");
+
+    // Rotation: the owner only; the previous version verifies during its grace period.
+    assert_eq!(
+        store
+            .rotate_webhook_secret(&other, &a.id, Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .rotate_webhook_secret(&mine, &a.id, Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    let target = store.webhook_target(&a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (target.secret_version, target.previous_version),
+        (1, Some(0))
+    );
+    assert_eq!(
+        store
+            .rotate_webhook_secret(&mine, &a.id, Duration::ZERO)
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    let target = store.webhook_target(&a.id).await.unwrap().unwrap();
+    assert_eq!((target.secret_version, target.previous_version), (2, None));
+    assert_eq!(
+        store.webhook_secret_version(&mine, &a.id).await.unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        store.webhook_secret_version(&other, &a.id).await.unwrap(),
+        None
+    );
+    drain(store).await;
 }

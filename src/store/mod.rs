@@ -7,7 +7,8 @@
 //! - [`JobStore`] (`jobs`): the indexing job queue, with fenced claims.
 //! - [`KeyStore`] (`keys`): organizations, their members and API keys.
 //! - [`LimitStore`] (`limits`): shared rate windows and usage records.
-//! - [`Store`]: all five, plus what every backend has (`backend`, `ping`, `close`).
+//! - [`WebhookStore`] (`webhooks`): GitHub webhook deliveries and the jobs they queue.
+//! - [`Store`]: all six, plus what every backend has (`backend`, `ping`, `close`).
 //! - `conformance` (tests): the behaviour every backend must show, written once over the
 //!   traits and run by each backend's own tests.
 //!
@@ -25,6 +26,7 @@ pub mod records;
 pub mod repositories;
 pub mod sqlite;
 pub mod time;
+pub mod webhooks;
 
 pub use jobs::{
     ClaimToken, JobClaim, JobOutcome, JobRecord, JobStatus, JobStore, JobType, QueueDepth,
@@ -37,6 +39,7 @@ pub use records::{
 };
 pub use repositories::{NewRepository, Repository, RepositoryStatus, RepositoryStore};
 pub use time::Timestamp;
+pub use webhooks::{DeliveryAction, DeliveryOutcome, DeliveryRecord, WebhookStore, WebhookTarget};
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -126,7 +129,7 @@ impl std::fmt::Display for RepositoryId {
 /// (`use crate::store::prelude::*`) to call their methods on a `dyn Store`.
 #[async_trait]
 pub trait Store:
-    RepositoryStore + IndexStore + JobStore + KeyStore + LimitStore + Send + Sync
+    RepositoryStore + IndexStore + JobStore + KeyStore + LimitStore + WebhookStore + Send + Sync
 {
     /// Which database this is (`sqlite`, `postgres`), for `/health`.
     fn backend(&self) -> &'static str;
@@ -143,5 +146,7 @@ pub trait Store:
 
 /// The store traits, to call their methods on an `Arc<dyn Store>`.
 pub mod prelude {
-    pub use super::{IndexStore, JobStore, KeyStore, LimitStore, RepositoryStore, Store};
+    pub use super::{
+        IndexStore, JobStore, KeyStore, LimitStore, RepositoryStore, Store, WebhookStore,
+    };
 }

@@ -161,6 +161,8 @@ impl JobStore for PostgresStore {
                 Some(&format!("attempt {} by {worker}", claim.job.attempts)),
             )
             .await?;
+            // Its webhook deliveries are being processed (store::webhooks).
+            super::webhooks::settle_deliveries(&mut tx, &claim.job.id, "processing", None).await?;
         }
         tx.commit().await?;
         Ok(claim)
@@ -260,6 +262,9 @@ impl JobStore for PostgresStore {
             }
         };
         fenced(done.rows_affected())?;
+        // Its webhook deliveries follow the job (store::webhooks).
+        let (delivery, error) = crate::store::webhooks::outcome_delivery(outcome);
+        super::webhooks::settle_deliveries(&mut tx, &job_id, delivery, error).await?;
         add_event(&mut tx, &job_id, event, message.as_deref()).await?;
         tx.commit().await?;
         Ok(())

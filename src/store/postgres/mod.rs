@@ -16,6 +16,7 @@ mod keys;
 mod limits;
 mod records;
 mod repositories;
+mod webhooks;
 
 use super::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};

@@ -5,6 +5,7 @@ mod jobs;
 mod keys;
 mod records;
 mod repositories;
+mod webhooks;
 
 use super::*;
 use crate::engine::model::{ImportKind, ReferenceKind};

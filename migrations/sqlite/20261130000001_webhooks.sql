@@ -1,0 +1,18 @@
+-- GitHub webhooks (POST /webhooks/github/{repository_id}).
+--
+-- Secret rotation: a repository's webhook secret is HMAC(KOTADB_WEBHOOK_KEY, id) at
+-- version 0 (the secrets handed out before rotation existed) and
+-- HMAC(KOTADB_WEBHOOK_KEY, id || ':' || version) after a rotation, so every instance
+-- derives it from the server key and this row; no secret is stored. The version before
+-- the last rotation keeps verifying until webhook_previous_expires_at (a grace period
+-- while the new secret is entered at GitHub) or the next rotation.
+ALTER TABLE repositories ADD COLUMN webhook_secret_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE repositories ADD COLUMN webhook_previous_version INTEGER;
+ALTER TABLE repositories ADD COLUMN webhook_previous_expires_at TEXT;
+
+-- A delivery that queued nothing (ping, another branch, a tag, a deletion, another
+-- event) is recorded as processed with the reason here.
+ALTER TABLE webhook_deliveries ADD COLUMN ignored_reason TEXT;
+
+-- Settling a job settles its deliveries: find them by job.
+CREATE INDEX webhook_deliveries_job ON webhook_deliveries (job_id);
