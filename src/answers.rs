@@ -270,3 +270,12 @@ pub async fn search_dependencies(
     }
     Ok(DependenciesResponse { results })
 }
+
+/// `GET /api/v1/jobs/{id}`: the job's fields, then its story (`indexing_job_events`,
+/// oldest first: queued, claimed, retry, rescued, succeeded or failed, with messages).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct JobDetail {
+    #[serde(flatten)]
+    pub job: crate::store::JobRecord,
+    pub events: Vec<crate::store::JobEvent>,
+}

@@ -54,6 +54,16 @@ impl RepoWork for EngineWork {
                 panic!("injected indexer panic for {}", repository.git_url);
             }
         }
+        // Idempotent on (repository, commit): a job for the commit already indexed (a
+        // redelivered push, a job rescued after its worker committed and died) succeeds
+        // at once with the index this instance holds for that commit.
+        if let Some(snapshot) = self.already_indexed(repo, &repository, job).await {
+            tracing::info!(
+                repository = %repository.id, job = %job.id, commit = %snapshot.commit,
+                "the job's commit is already indexed; nothing to do"
+            );
+            return Ok(snapshot);
+        }
         let (summary, snapshot) = self
             .indexer
             .index_cancellable(
@@ -72,6 +82,25 @@ impl RepoWork for EngineWork {
             tokio::time::sleep(delay).await;
         }
         Ok(snapshot)
+    }
+}
+
+impl EngineWork {
+    /// The saved index, when the job names exactly the commit the database records as
+    /// indexed and the saved index is at that commit (else the indexer runs: a branch
+    /// name must be resolved first, and a missing or older index must be rebuilt).
+    async fn already_indexed(
+        &self,
+        repo: &RepoKey,
+        repository: &crate::store::Repository,
+        job: &Job,
+    ) -> Option<Arc<Snapshot>> {
+        let revision = job.revision.as_deref()?;
+        if repository.last_indexed_commit.as_deref() != Some(revision) {
+            return None;
+        }
+        let snapshot = self.load(repo).await.ok().flatten()?;
+        (snapshot.commit == revision).then_some(snapshot)
     }
 }
 
@@ -128,6 +157,19 @@ impl JobQueue for StoreQueue {
             .heartbeat_job(&job.id, &ClaimToken(job.claim.clone()), lease)
             .await
             .map_err(queue_error)
+    }
+
+    async fn rescue(&self, max_attempts: u32) -> Result<u64, QueueError> {
+        let rescued = self
+            .store
+            .rescue_expired_jobs(max_attempts)
+            .await
+            .map_err(queue_error)?;
+        Ok(rescued.requeued + rescued.failed)
+    }
+
+    fn notifications(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        self.store.job_notifications()
     }
 
     async fn settle(&self, job: &Job, outcome: &Outcome) -> Result<(), QueueError> {

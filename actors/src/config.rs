@@ -20,6 +20,10 @@ pub struct ActorsConfig {
     pub backoff_base: Duration,
     /// Upper bound of the retry delay.
     pub backoff_cap: Duration,
+    /// Each retry delay is spread at random over ±this fraction of itself (never past
+    /// `backoff_cap`), so jobs that failed together (a remote down) do not all come back
+    /// together. 0 for exact delays.
+    pub retry_jitter: f64,
     /// Crashes of one repository's actor within `park_window` that park the repository.
     pub park_after: u32,
     /// Sliding window for `park_after`.
@@ -52,6 +56,7 @@ impl Default for ActorsConfig {
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
             backoff_base: Duration::from_millis(Self::DEFAULT_BACKOFF_MS),
             backoff_cap: Duration::from_secs(10 * 60),
+            retry_jitter: 0.25,
             park_after: 5,
             park_window: Duration::from_secs(10 * 60),
             idle_after: Duration::from_secs(10 * 60),

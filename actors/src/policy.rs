@@ -48,6 +48,26 @@ pub fn backoff(base: Duration, cap: Duration, n: u32) -> Duration {
     base.checked_mul(factor).unwrap_or(cap).min(cap)
 }
 
+/// `delay` spread over `[delay·(1 − fraction), delay·(1 + fraction)]` by `unit` (uniform
+/// in `[0, 1)`), never above `cap`.
+pub fn jitter(delay: Duration, cap: Duration, fraction: f64, unit: f64) -> Duration {
+    let fraction = fraction.clamp(0.0, 1.0);
+    let unit = unit.clamp(0.0, 1.0);
+    delay
+        .mul_f64(1.0 - fraction + 2.0 * fraction * unit)
+        .min(cap)
+}
+
+/// A number uniform enough in `[0, 1)` for spreading retries (std's randomly keyed
+/// hasher over `salt` and the clock; not for anything secret).
+pub fn random_unit(salt: &str) -> f64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    salt.hash(&mut hasher);
+    std::time::SystemTime::now().hash(&mut hasher);
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// The crashes of one repository's actor inside the park window.
 #[derive(Debug, Default)]
 pub struct CrashRecord {
@@ -112,6 +132,24 @@ mod tests {
             backoff(Duration::from_secs(1), Duration::from_secs(600), 200),
             Duration::from_secs(600)
         );
+    }
+
+    #[test]
+    fn jitter_spreads_a_delay_within_its_fraction_and_the_cap() {
+        let second = Duration::from_secs(1);
+        let cap = Duration::from_secs(10);
+        assert_eq!(jitter(second, cap, 0.25, 0.0), Duration::from_millis(750));
+        assert_eq!(jitter(second, cap, 0.25, 0.5), second);
+        assert_eq!(jitter(second, cap, 0.0, 0.9), second);
+        assert_eq!(jitter(cap, cap, 0.25, 0.99), cap);
+        let spread: Vec<Duration> = (0..200)
+            .map(|i| jitter(second, cap, 0.25, random_unit(&i.to_string())))
+            .collect();
+        assert!(spread
+            .iter()
+            .all(|d| *d >= Duration::from_millis(750) && *d <= Duration::from_millis(1250)));
+        let distinct: std::collections::BTreeSet<_> = spread.iter().collect();
+        assert!(distinct.len() > 100, "{distinct:?}");
     }
 
     #[test]

@@ -1,4 +1,9 @@
-//! JobPollerActor: claims jobs from the durable queue and hands each to its repository.
+//! JobPollerActor: claims jobs from the durable queue and hands each to its repository,
+//! and runs the queue's rescuer (jobs whose worker died come back to the queue).
+//!
+//! It claims on every poll tick, when this process pokes it (`Core::wake`), and at once
+//! when the queue announces work (`JobQueue::notifications`, e.g. Postgres NOTIFY); the
+//! tick stays as the fallback where announcements never arrive.
 
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
@@ -29,6 +34,10 @@ pub(crate) struct PollerState<W: RepoWork> {
     ticker: Option<tokio::task::JoinHandle<()>>,
     /// Turns `Core::wake` pokes into at most one pending `Wake` message.
     waker: Option<tokio::task::JoinHandle<()>>,
+    /// Turns the queue's announcements into `Core::wake` pokes.
+    listener: Option<tokio::task::JoinHandle<()>>,
+    /// When the rescuer last ran (None: not yet).
+    last_rescue: Option<Instant>,
 }
 
 impl<W: RepoWork> Actor for JobPollerActor<W> {
@@ -49,6 +58,8 @@ impl<W: RepoWork> Actor for JobPollerActor<W> {
             stopping: false,
             ticker: None,
             waker: None,
+            listener: None,
+            last_rescue: None,
         })
     }
 
@@ -58,6 +69,19 @@ impl<W: RepoWork> Actor for JobPollerActor<W> {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         state.ticker = Some(myself.send_interval(state.config.poll_interval, || PollerMsg::Tick));
+        if let Some(mut announced) = state.shared.core.settle.queue().notifications() {
+            let core = state.shared.core.clone();
+            state.listener = Some(tokio::spawn(async move {
+                loop {
+                    match announced.recv().await {
+                        Ok(()) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            core.wake_poller()
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            }));
+        }
         let core = state.shared.core.clone();
         state.waker = Some(tokio::spawn(async move {
             loop {
@@ -78,9 +102,13 @@ impl<W: RepoWork> Actor for JobPollerActor<W> {
         _myself: ActorRef<Self::Msg>,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        for task in [state.ticker.take(), state.waker.take()]
-            .into_iter()
-            .flatten()
+        for task in [
+            state.ticker.take(),
+            state.waker.take(),
+            state.listener.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             task.abort();
         }
@@ -94,7 +122,10 @@ impl<W: RepoWork> Actor for JobPollerActor<W> {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            PollerMsg::Tick => state.claim_round().await,
+            PollerMsg::Tick => {
+                state.rescue_when_due().await;
+                state.claim_round().await
+            }
             PollerMsg::Wake => {
                 state
                     .shared
@@ -113,6 +144,31 @@ impl<W: RepoWork> Actor for JobPollerActor<W> {
 }
 
 impl<W: RepoWork> PollerState<W> {
+    /// Runs the queue's rescuer every `lease / 4` (at least every poll): a job whose
+    /// worker died is back in the queue within about 1¼ leases.
+    async fn rescue_when_due(&mut self) {
+        let period = (self.config.lease / 4).max(self.config.poll_interval);
+        if self.stopping || self.last_rescue.is_some_and(|last| last.elapsed() < period) {
+            return;
+        }
+        self.last_rescue = Some(Instant::now());
+        match self
+            .shared
+            .core
+            .settle
+            .queue()
+            .rescue(self.config.max_attempts)
+            .await
+        {
+            Ok(0) => {}
+            Ok(rescued) => tracing::warn!(
+                rescued,
+                "jobs whose lease expired (their worker stopped) were requeued or failed"
+            ),
+            Err(error) => tracing::warn!(%error, "rescuing expired jobs failed"),
+        }
+    }
+
     /// Claims while fewer than `max_concurrent_jobs` run. This cap is what bounds the
     /// RepoSupervisor's and the RepoActors' mailboxes.
     async fn claim_round(&mut self) {

@@ -111,10 +111,10 @@ pub trait RepoWork: Send + Sync + 'static {
 
 /// The durable job queue (the `indexing_jobs` table).
 ///
-/// Expectation on implementors: `claim` also hands out `running` jobs whose lease expired.
-/// That is how jobs come back after the process (or a whole RepoSupervisor) died mid-job,
-/// the only case in which this crate cannot settle a job itself. Each claim carries a new
-/// [`Job::claim`] token, and `heartbeat` and `settle` refuse any other with
+/// Jobs come back after the process (or a whole RepoSupervisor) died mid-job — the only
+/// case in which this crate cannot settle a job itself — through [`JobQueue::rescue`],
+/// which the poller calls regularly: `claim` hands out queued jobs only. Each claim
+/// carries a new [`Job::claim`] token, and `heartbeat` and `settle` refuse any other with
 /// [`QueueError::LeaseLost`].
 #[async_trait]
 pub trait JobQueue: Send + Sync + 'static {
@@ -125,4 +125,16 @@ pub trait JobQueue: Send + Sync + 'static {
     async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<(), QueueError>;
     /// Records how the job's claim ended.
     async fn settle(&self, job: &Job, outcome: &Outcome) -> Result<(), QueueError>;
+    /// Returns running jobs whose lease expired (their worker died) to the queue, or
+    /// fails those that had `max_attempts` attempts; how many it touched. Safe to call
+    /// from every instance (the queue lets one at a time do it).
+    async fn rescue(&self, max_attempts: u32) -> Result<u64, QueueError> {
+        let _ = max_attempts;
+        Ok(0)
+    }
+    /// Where the queue announces new work at once (a job queued, a running one ended),
+    /// if it can; the poller then claims without waiting for its next poll.
+    fn notifications(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        None
+    }
 }

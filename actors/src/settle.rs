@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::config::ActorsConfig;
-use crate::policy::retry_decision;
+use crate::policy::{jitter, random_unit, retry_decision};
 use crate::ports::{Job, JobQueue, Outcome, QueueError};
 
 /// Settles jobs on the queue. Cheap to clone.
@@ -29,8 +29,8 @@ impl Settle {
         self.write(job, Outcome::Succeeded).await;
     }
 
-    /// An attempt failed: retried after `min(base·2ⁿ, cap)` while attempts remain, then
-    /// failed for good.
+    /// An attempt failed: retried after `min(base·2ⁿ, cap)` (with jitter) while attempts
+    /// remain, then failed for good.
     pub async fn attempt_failed(&self, job: &Job, error: &str) {
         self.write(job, self.after_failed_attempt(job, error)).await;
     }
@@ -40,7 +40,12 @@ impl Settle {
         match retry_decision(&self.config, job.attempts).retry_after() {
             Some(after) => Outcome::Retry {
                 error: error.to_string(),
-                after,
+                after: jitter(
+                    after,
+                    self.config.backoff_cap,
+                    self.config.retry_jitter,
+                    random_unit(&job.id),
+                ),
             },
             None => Outcome::Failed {
                 error: error.to_string(),

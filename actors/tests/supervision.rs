@@ -408,3 +408,63 @@ async fn a_worker_whose_lease_was_lost_stops_and_overwrites_nothing() {
     assert!(job.failures.is_empty(), "the stale worker wrote {job:?}");
     assert_eq!(actors.running_jobs(), 0);
 }
+
+/// A job whose worker died (claimed elsewhere, lease expired) comes back through the
+/// poller's rescuer and runs to the end here, as its second attempt.
+#[tokio::test(start_paused = true)]
+async fn the_poller_rescues_a_job_whose_worker_died_and_runs_it() {
+    use kotadb_actors::JobQueue;
+    let work = Arc::new(FakeWork::default());
+    let queue = Arc::new(FakeQueue::default());
+    queue.enqueue("a1", "a");
+    let claimed = queue
+        .claim("dead-instance", Duration::from_secs(3))
+        .await
+        .unwrap()
+        .expect("claimed by the instance that dies");
+    queue.die("a1");
+    let _actors = Actors::start(work.clone(), queue.clone(), test_config())
+        .await
+        .expect("tree starts");
+    eventually(LIMIT, "a1 rescued and succeeded", || {
+        queue.status("a1") == Status::Succeeded
+    })
+    .await;
+    assert_eq!(queue.get("a1").job.attempts, 2);
+    assert!(queue.rescues.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    // The dead instance's claim is void.
+    assert_eq!(
+        queue
+            .settle(&claimed, &kotadb_actors::Outcome::Succeeded)
+            .await,
+        Err(kotadb_actors::QueueError::LeaseLost)
+    );
+    // The rescuer runs about every lease/4, not on every 50 ms poll.
+    let before = queue.rescues.load(std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let during = queue.rescues.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert!(
+        (3..=5).contains(&during),
+        "{during} rescues in one 3 s lease"
+    );
+}
+
+/// The queue's announcement (Postgres NOTIFY) makes the poller claim at once; without
+/// one, a job waits for the next poll.
+#[tokio::test(start_paused = true)]
+async fn an_announcement_from_the_queue_wakes_the_poller_at_once() {
+    let (actors, _work, queue) = start(ActorsConfig {
+        poll_interval: Duration::from_secs(3600),
+        ..test_config()
+    })
+    .await;
+    queue.enqueue("a1", "a");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(queue.status("a1"), Status::Queued, "no poll in an hour");
+    queue.announce();
+    eventually(Duration::from_secs(1), "a1 ran on the announcement", || {
+        queue.status("a1") == Status::Succeeded
+    })
+    .await;
+    drop(actors);
+}

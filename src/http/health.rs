@@ -24,6 +24,8 @@ pub struct Health {
     pub database: DatabaseHealth,
     pub queue: crate::store::QueueDepth,
     pub running_jobs: usize,
+    /// Repository actor restarts since start (crashes, bounded by parking).
+    pub actor_restarts: u64,
     pub parked_repositories: Vec<crate::service::ParkedRepository>,
 }
 
@@ -52,6 +54,7 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
         },
         queue: report.queue,
         running_jobs: report.running_jobs,
+        actor_restarts: report.restarts,
         parked_repositories: report.parked,
     };
     let code = if database_ok {

@@ -136,10 +136,10 @@ pub fn routes() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/jobs/{id}",
-            summary: "An indexing job's status",
+            summary: "An indexing job's status, with its events (queued, claimed, retry, rescued, succeeded, failed)",
             request: None,
             success: 200,
-            response: Some(schema::<crate::store::JobRecord>),
+            response: Some(schema::<crate::answers::JobDetail>),
             authenticated: true,
             mount: |r| r.route("/api/v1/jobs/{id}", get(rest::get_job)),
         },

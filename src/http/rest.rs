@@ -91,7 +91,7 @@ pub async fn get_job(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(state.service.job(&caller.org, &id).await?))
+    Ok(Json(state.service.job_detail(&caller.org, &id).await?))
 }
 
 pub async fn search_code(

@@ -158,6 +158,17 @@ impl Service {
         Ok(job)
     }
 
+    /// A job with its events (`GET /api/v1/jobs/{id}`).
+    pub async fn job_detail(
+        &self,
+        org: &OrganizationId,
+        id: &str,
+    ) -> ServiceResult<crate::answers::JobDetail> {
+        let job = self.job(org, id).await?;
+        let events = self.store.job_events(org, &job.id).await?;
+        Ok(crate::answers::JobDetail { job, events })
+    }
+
     pub async fn job(&self, org: &OrganizationId, id: &str) -> ServiceResult<JobRecord> {
         let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| ServiceError::NotFound("job"))?;
         self.store

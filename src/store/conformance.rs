@@ -17,6 +17,7 @@ pub(crate) async fn run_all(store: &dyn Store) {
     jobs_are_claimed_once_and_fenced_by_their_token(store).await;
     retries_wait_and_releases_give_the_attempt_back(store).await;
     one_repository_runs_one_job_at_a_time(store).await;
+    expired_jobs_are_rescued_once_then_failed_when_out_of_attempts(store).await;
     keys_are_found_revoked_and_counted(store).await;
     keys_keep_permissions_limits_and_members(store).await;
     leases_never_take_a_window_past_its_limit(store).await;
@@ -170,11 +171,24 @@ async fn jobs_are_claimed_once_and_fenced_by_their_token(store: &dyn Store) {
     ));
     tokio::time::sleep(Duration::from_millis(400)).await;
 
+    // An expired lease comes back through the rescuer only, never by a claim.
+    assert!(store
+        .claim_job("worker-b", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.rescue_expired_jobs(3).await.unwrap(),
+        Rescued {
+            requeued: 1,
+            failed: 0
+        }
+    );
     let second = store
         .claim_job("worker-b", Duration::from_secs(60))
         .await
         .unwrap()
-        .expect("an expired lease is claimable again");
+        .expect("a rescued job is claimable again");
     assert_eq!(second.job.id, queued.id);
     assert_eq!(second.job.attempts, 2);
     assert_ne!(second.token, first.token);
@@ -217,6 +231,138 @@ async fn jobs_are_claimed_once_and_fenced_by_their_token(store: &dyn Store) {
     ));
     assert_eq!(store.recent_jobs(&acme, 10).await.unwrap()[0].id, queued.id);
     assert!(store.recent_jobs(&other, 10).await.unwrap().is_empty());
+
+    // The job's story, oldest first, and only for its own organization.
+    let events = store.job_events(&acme, &queued.id).await.unwrap();
+    let story: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        story,
+        [
+            event::QUEUED,
+            event::CLAIMED,
+            event::RESCUED,
+            event::CLAIMED,
+            event::SUCCEEDED
+        ]
+    );
+    assert_eq!(events[1].message.as_deref(), Some("attempt 1 by worker-a"));
+    let rescued = events[2].message.as_deref().unwrap_or_default();
+    assert!(
+        rescued.contains("lease expired during attempt 1 of 3")
+            && rescued.contains("worker-a")
+            && rescued.ends_with("requeued"),
+        "{rescued}"
+    );
+    assert!(events.iter().all(|e| near_now(e.created_at)));
+    assert!(store
+        .job_events(&other, &queued.id)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// The rescuer: a job whose worker died goes back to the queue once (a second pass finds
+/// nothing), a job under a live lease is left alone, and a job that died on its last
+/// attempt fails with the rescuer's explanation.
+async fn expired_jobs_are_rescued_once_then_failed_when_out_of_attempts(store: &dyn Store) {
+    drain(store).await;
+    let acme = org(store, "acme").await;
+    let dying = repository(store, &acme, "https://example.com/acme/dying").await;
+    let alive = repository(store, &acme, "https://example.com/acme/alive").await;
+    let job = store
+        .enqueue_job(&dying.id, JobType::FullIndex, None)
+        .await
+        .unwrap();
+    store
+        .enqueue_job(&alive.id, JobType::FullIndex, None)
+        .await
+        .unwrap();
+    let mut live = None;
+    for _ in 0..2 {
+        let claim = store
+            .claim_job("w", Duration::from_millis(150))
+            .await
+            .unwrap()
+            .unwrap();
+        if claim.job.repository_id == alive.id.0 {
+            store
+                .heartbeat_job(&claim.job.id, &claim.token, Duration::from_secs(60))
+                .await
+                .unwrap();
+            live = Some(claim);
+        }
+    }
+    let live = live.expect("the live job was claimed");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // max_attempts 2: the first death requeues.
+    assert_eq!(
+        store.rescue_expired_jobs(2).await.unwrap(),
+        Rescued {
+            requeued: 1,
+            failed: 0
+        }
+    );
+    assert_eq!(
+        store.rescue_expired_jobs(2).await.unwrap(),
+        Rescued::default()
+    );
+    let requeued = store.job(&acme, &job.id).await.unwrap().unwrap();
+    assert_eq!((requeued.status, requeued.attempts), (JobStatus::Queued, 1));
+    // The second death is the last attempt: failed, with the story in the error.
+    let claim = store
+        .claim_job("w2", Duration::from_millis(150))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claim.job.id, job.id);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        store.rescue_expired_jobs(2).await.unwrap(),
+        Rescued {
+            requeued: 0,
+            failed: 1
+        }
+    );
+    let failed = store.job(&acme, &job.id).await.unwrap().unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert!(failed.finished_at.is_some_and(near_now));
+    let error = failed.error.unwrap_or_default();
+    assert!(
+        error.contains("attempt 2 of 2")
+            && error.contains("w2")
+            && error.ends_with("out of attempts"),
+        "{error}"
+    );
+    // The dead worker's token is void.
+    assert!(matches!(
+        store
+            .finish_job(&job.id, &claim.token, &JobOutcome::Succeeded)
+            .await,
+        Err(StoreError::LeaseLost)
+    ));
+    let story: Vec<String> = store
+        .job_events(&acme, &job.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(
+        story,
+        [
+            event::QUEUED,
+            event::CLAIMED,
+            event::RESCUED,
+            event::CLAIMED,
+            event::RESCUED
+        ]
+    );
+    // The live job was untouched and still settles with its token.
+    store
+        .finish_job(&live.job.id, &live.token, &JobOutcome::Succeeded)
+        .await
+        .unwrap();
+    drain(store).await;
 }
 
 async fn retries_wait_and_releases_give_the_attempt_back(store: &dyn Store) {
@@ -243,6 +389,11 @@ async fn retries_wait_and_releases_give_the_attempt_back(store: &dyn Store) {
     let waiting = store.job(&acme, &job.id).await.unwrap().unwrap();
     assert_eq!(waiting.status, JobStatus::Queued);
     assert_eq!(waiting.error.as_deref(), Some("flaky"));
+    let retry = store.job_events(&acme, &job.id).await.unwrap();
+    assert_eq!(
+        (retry[2].event_type.as_str(), retry[2].message.as_deref()),
+        (event::RETRY, Some("flaky; retry in 0.3 s"))
+    );
     assert!(
         store.claim_job("w", lease).await.unwrap().is_none(),
         "a retry is not claimable before it is due"
@@ -1209,4 +1360,27 @@ async fn webhook_deliveries_dedupe_coalesce_and_follow_their_job(store: &dyn Sto
         None
     );
     drain(store).await;
+}
+
+/// Two queued jobs of one repository, the first claimed: the id of the second, which
+/// the backend's own test then tries to mark running behind the claim's back (the
+/// database must refuse: `indexing_jobs_one_running`).
+pub(crate) async fn a_running_job_and_its_queued_sibling(store: &dyn Store) -> String {
+    let acme = org(store, "acme").await;
+    let repo = repository(store, &acme, "https://example.com/acme/siblings").await;
+    let first = store
+        .enqueue_job(&repo.id, JobType::FullIndex, None)
+        .await
+        .unwrap();
+    let second = store
+        .enqueue_job(&repo.id, JobType::FullIndex, None)
+        .await
+        .unwrap();
+    let claim = store
+        .claim_job("w", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claim.job.id, first.id);
+    second.id
 }

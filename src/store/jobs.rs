@@ -4,6 +4,12 @@
 //! [`ClaimToken`]. Heartbeats and the job's outcome must present that token: a worker
 //! whose lease lapsed (and whose job another worker has claimed since) can neither extend
 //! nor overwrite its successor's job — it gets [`StoreError::LeaseLost`] and stops.
+//!
+//! A claim takes only queued jobs. A job whose worker died (its lease expired while it
+//! was running) comes back through one path only, the rescuer
+//! ([`JobStore::rescue_expired_jobs`]), which requeues it, or fails it when it is out of
+//! attempts, and says so in the job's events. The database allows at most one running job
+//! per repository (a partial unique index), whatever the instances do.
 
 use super::{OrganizationId, RepositoryId, StoreError, StoreResult, Timestamp};
 use async_trait::async_trait;
@@ -129,6 +135,37 @@ pub enum JobOutcome {
     Released,
 }
 
+/// The `event_type`s of `indexing_job_events`: a job's story, in the order they happen.
+pub mod event {
+    pub const QUEUED: &str = "queued";
+    pub const CLAIMED: &str = "claimed";
+    pub const RETRY: &str = "retry";
+    pub const SUCCEEDED: &str = "succeeded";
+    pub const FAILED: &str = "failed";
+    /// The job's lease expired while it ran (its worker died): requeued or failed.
+    pub const RESCUED: &str = "rescued";
+    /// Given back at shutdown without spending the attempt.
+    pub const RELEASED: &str = "released";
+}
+
+/// One line of a job's story (`indexing_job_events`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct JobEvent {
+    /// One of [`event`]'s names.
+    pub event_type: String,
+    pub message: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// What one pass of the rescuer did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rescued {
+    /// Jobs back in the queue.
+    pub requeued: u64,
+    /// Jobs that were on their last attempt, now failed.
+    pub failed: u64,
+}
+
 /// Queue figures for `/health`.
 #[derive(Debug, Clone, Copy, Serialize, Default, PartialEq, Eq, schemars::JsonSchema)]
 pub struct QueueDepth {
@@ -152,10 +189,14 @@ pub trait JobStore: Send + Sync {
     async fn job(&self, org: &OrganizationId, job_id: &str) -> StoreResult<Option<JobRecord>>;
     /// The org's most recent jobs, newest first.
     async fn recent_jobs(&self, org: &OrganizationId, limit: u32) -> StoreResult<Vec<JobRecord>>;
-    /// Claims the oldest runnable job: queued and due, or running with an expired lease
-    /// (its worker died). Marks it running, counts the attempt, sets the lease and a new
-    /// claim token in the same statement. Never claims a job of a repository that has a
-    /// job running under a live lease.
+    /// The events of a job of one of the org's repositories, oldest first (empty when
+    /// the job is not the org's).
+    async fn job_events(&self, org: &OrganizationId, job_id: &str) -> StoreResult<Vec<JobEvent>>;
+    /// Claims the oldest queued job that is due. Marks it running, counts the attempt,
+    /// sets the lease and a new claim token in the same statement. Never claims a job of
+    /// a repository that has a job running (the database refuses a second one; such a
+    /// job is skipped, never an error). A running job whose lease expired is not
+    /// claimable: the rescuer returns it to the queue first.
     async fn claim_job(
         &self,
         worker: &str,
@@ -178,6 +219,13 @@ pub trait JobStore: Send + Sync {
         token: &ClaimToken,
         outcome: &JobOutcome,
     ) -> StoreResult<()>;
+    /// The rescuer: every running job whose lease expired (its worker died without
+    /// settling it) goes back to the queue, runnable now, or — when it has had
+    /// `max_attempts` attempts — fails with that as its error; each gets a `rescued`
+    /// event. Its old claim token is void (a straggler gets `LeaseLost`). One instance
+    /// rescues at a time (on Postgres an advisory lock; one that finds it taken rescues
+    /// nothing this time).
+    async fn rescue_expired_jobs(&self, max_attempts: u32) -> StoreResult<Rescued>;
     async fn queue_depth(&self) -> StoreResult<QueueDepth>;
 }
 

@@ -29,7 +29,8 @@ pub mod time;
 pub mod webhooks;
 
 pub use jobs::{
-    ClaimToken, JobClaim, JobOutcome, JobRecord, JobStatus, JobStore, JobType, QueueDepth,
+    event, ClaimToken, JobClaim, JobEvent, JobOutcome, JobRecord, JobStatus, JobStore, JobType,
+    QueueDepth, Rescued,
 };
 pub use keys::{ApiKeyRecord, KeyStore, Permissions, Tier};
 pub use limits::{LeaseGrant, LeaseRequest, LimitStore, UsageEvent, WindowKind};
@@ -140,6 +141,13 @@ pub trait Store:
     /// Key ids revoked by any process, as they happen, where the database can announce
     /// them (Postgres LISTEN/NOTIFY); `None` where it cannot (then caches expire them).
     fn key_revocations(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        None
+    }
+    /// A message whenever any process queued a job or ended a running one, where the
+    /// database can announce it (Postgres LISTEN/NOTIFY; also one after the listener
+    /// reconnects, as notifications may have been missed); `None` where it cannot. Pollers
+    /// still poll: a transaction-mode pooler never delivers notifications.
+    fn job_notifications(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
         None
     }
 }

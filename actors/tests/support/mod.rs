@@ -26,6 +26,8 @@ pub struct QueuedJob {
     /// Every `fail` call: (error, retry_after).
     pub failures: Vec<(String, Option<Duration>)>,
     pub releases: u32,
+    /// Running, and its lease has expired (its worker died): the rescuer's to take.
+    pub expired: bool,
 }
 
 /// A job queue in memory: claim order is insertion order.
@@ -33,6 +35,10 @@ pub struct QueuedJob {
 pub struct FakeQueue {
     jobs: Mutex<Vec<QueuedJob>>,
     pub heartbeats: AtomicUsize,
+    /// Calls of `rescue`.
+    pub rescues: AtomicUsize,
+    /// Where `announce` tells the poller about new work (as Postgres NOTIFY does).
+    announcer: std::sync::OnceLock<tokio::sync::broadcast::Sender<()>>,
 }
 
 impl FakeQueue {
@@ -51,7 +57,29 @@ impl FakeQueue {
             runnable_at: Instant::now(),
             failures: vec![],
             releases: 0,
+            expired: false,
         });
+    }
+
+    /// The worker running `id` died: its lease has expired.
+    pub fn die(&self, id: &str) {
+        let mut jobs = self.jobs.lock().unwrap();
+        let queued = jobs
+            .iter_mut()
+            .find(|j| j.job.id == id)
+            .expect("job exists");
+        assert_eq!(queued.status, Status::Running);
+        queued.expired = true;
+    }
+
+    /// Announces new work to whoever listens (`JobQueue::notifications`).
+    pub fn announce(&self) {
+        let _ = self.announcer().send(());
+    }
+
+    fn announcer(&self) -> &tokio::sync::broadcast::Sender<()> {
+        self.announcer
+            .get_or_init(|| tokio::sync::broadcast::channel(16).0)
     }
 
     pub fn get(&self, id: &str) -> QueuedJob {
@@ -139,6 +167,29 @@ impl JobQueue for FakeQueue {
                 j.releases += 1;
             }
         })
+    }
+
+    async fn rescue(&self, max_attempts: u32) -> Result<u64, QueueError> {
+        self.rescues.fetch_add(1, Ordering::SeqCst);
+        let mut rescued = 0;
+        for j in self.jobs.lock().unwrap().iter_mut() {
+            if j.status == Status::Running && j.expired {
+                j.expired = false;
+                j.job.claim = format!("rescued-{}", j.job.attempts);
+                j.status = if j.job.attempts >= max_attempts {
+                    Status::Failed("lease expired".into())
+                } else {
+                    j.runnable_at = Instant::now();
+                    Status::Queued
+                };
+                rescued += 1;
+            }
+        }
+        Ok(rescued)
+    }
+
+    fn notifications(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        Some(self.announcer().subscribe())
     }
 }
 
@@ -258,6 +309,7 @@ pub fn test_config() -> ActorsConfig {
         max_attempts: 3,
         backoff_base: Duration::from_millis(100),
         backoff_cap: Duration::from_secs(1),
+        retry_jitter: 0.0,
         park_after: 100,
         park_window: Duration::from_secs(60),
         idle_after: Duration::from_secs(3600),

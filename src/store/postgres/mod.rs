@@ -34,7 +34,9 @@ pub struct PostgresStore {
     pool: PgPool,
     /// Revoked key ids heard on `keys::REVOCATION_CHANNEL`, for every subscriber.
     revocations: tokio::sync::broadcast::Sender<String>,
-    /// The LISTEN task, started by the first subscriber.
+    /// Wake-ups heard on `jobs::JOBS_CHANNEL` (and one after every reconnect).
+    job_wakeups: tokio::sync::broadcast::Sender<()>,
+    /// The LISTEN task (both channels, one connection), started by the first subscriber.
     listener: std::sync::OnceLock<tokio::task::JoinHandle<()>>,
 }
 
@@ -65,6 +67,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             revocations: tokio::sync::broadcast::channel(1024).0,
+            job_wakeups: tokio::sync::broadcast::channel(16).0,
             listener: std::sync::OnceLock::new(),
         })
     }
@@ -116,34 +119,59 @@ impl Store for PostgresStore {
         self.pool.close().await;
     }
 
-    /// LISTEN on a connection of its own, reconnecting after a loss (sqlx's listener
-    /// re-issues LISTEN). Through a transaction-mode pooler (Supabase's port 6543)
-    /// notifications never arrive; caches then expire revoked keys within their TTL.
+    /// See [`PostgresStore::listen`].
     fn key_revocations(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
         let receiver = self.revocations.subscribe();
+        self.listen();
+        Some(receiver)
+    }
+
+    /// See [`PostgresStore::listen`].
+    fn job_notifications(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        let receiver = self.job_wakeups.subscribe();
+        self.listen();
+        Some(receiver)
+    }
+}
+
+impl PostgresStore {
+    /// Starts (once) the task that LISTENs for key revocations and job wake-ups on a
+    /// connection of its own, reconnecting after a loss (sqlx's listener re-issues
+    /// LISTEN). Through a transaction-mode pooler (Supabase's port 6543) notifications
+    /// never arrive: caches then expire revoked keys within their TTL, and pollers find
+    /// jobs at their next poll. After each (re)connect it sends one job wake-up, since
+    /// notifications sent while it was away are lost.
+    fn listen(&self) {
         self.listener.get_or_init(|| {
             let pool = self.pool.clone();
-            let sender = self.revocations.clone();
+            let revocations = self.revocations.clone();
+            let job_wakeups = self.job_wakeups.clone();
             tokio::spawn(async move {
                 loop {
                     let listening = async {
                         let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
-                        listener.listen(keys::REVOCATION_CHANNEL).await?;
+                        listener
+                            .listen_all([keys::REVOCATION_CHANNEL, jobs::JOBS_CHANNEL])
+                            .await?;
+                        let _ = job_wakeups.send(());
                         loop {
                             let notification = listener.recv().await?;
-                            let _ = sender.send(notification.payload().to_string());
+                            if notification.channel() == jobs::JOBS_CHANNEL {
+                                let _ = job_wakeups.send(());
+                            } else {
+                                let _ = revocations.send(notification.payload().to_string());
+                            }
                         }
                         #[allow(unreachable_code)]
                         Ok::<(), sqlx::Error>(())
                     };
                     if let Err(error) = listening.await {
-                        tracing::warn!(%error, "key revocation listener lost its connection; retrying");
+                        tracing::warn!(%error, "the LISTEN connection (key revocations, job wake-ups) was lost; retrying");
                     }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             })
         });
-        Some(receiver)
     }
 }
 
@@ -261,6 +289,83 @@ mod tests {
         }
         crate::store::conformance::run_all(&store).await;
         store.close().await;
+    }
+
+    /// The database itself refuses a second running job of one repository, whichever
+    /// instance writes it.
+    #[tokio::test]
+    async fn the_database_refuses_two_running_jobs_of_one_repository() {
+        let database = TestDatabase::create();
+        let store = PostgresStore::open(&database.url).await.unwrap();
+        let sibling = crate::store::conformance::a_running_job_and_its_queued_sibling(&store).await;
+        let error = sqlx::query("UPDATE indexing_jobs SET status = 'running' WHERE id = $1::uuid")
+            .bind(&sibling)
+            .execute(store.pool())
+            .await
+            .expect_err("a second running job of the repository");
+        assert!(
+            matches!(&error, sqlx::Error::Database(e) if e.is_unique_violation()),
+            "{error}"
+        );
+        store.close().await;
+    }
+
+    /// A job queued by any instance wakes every listener at once (the trigger's NOTIFY
+    /// in the enqueue transaction), and a claim does not.
+    #[tokio::test]
+    async fn queued_and_finished_jobs_are_announced_to_listeners() {
+        let database = TestDatabase::create();
+        let listener = PostgresStore::open(&database.url).await.unwrap();
+        let writer = PostgresStore::open(&database.url).await.unwrap();
+        let mut wakeups = listener
+            .job_notifications()
+            .expect("Postgres announces jobs");
+        // The first wake-up says "listening" (notifications before it may be lost).
+        tokio::time::timeout(Duration::from_secs(10), wakeups.recv())
+            .await
+            .expect("the listener connects")
+            .unwrap();
+        let org = writer.ensure_organization("notify").await.unwrap();
+        let repository = writer
+            .create_repository(
+                &org,
+                NewRepository {
+                    name: "n".into(),
+                    git_url: "https://example.com/notify/n".into(),
+                    default_branch: None,
+                },
+            )
+            .await
+            .unwrap();
+        writer
+            .enqueue_job(&repository.id, JobType::FullIndex, None)
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), wakeups.recv())
+            .await
+            .expect("the enqueue was announced")
+            .unwrap();
+        let claim = writer
+            .claim_job("w", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), wakeups.recv())
+                .await
+                .is_err(),
+            "a claim announces nothing (pollers would wake each other forever)"
+        );
+        writer
+            .finish_job(&claim.job.id, &claim.token, &JobOutcome::Succeeded)
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), wakeups.recv())
+            .await
+            .expect("the end of a running job was announced")
+            .unwrap();
+        listener.close().await;
+        writer.close().await;
     }
 
     /// A NUL (which Postgres text cannot hold) in a symbol name is stored as U+FFFD, and a

@@ -1,9 +1,10 @@
 //! `JobStore` on SQLite: the job queue. A claim is one `UPDATE … RETURNING` (SQLite
 //! serialises writers, so two claims never take the same job); heartbeats and outcomes
-//! are fenced by the claim token.
+//! are fenced by the claim token. One process uses the file (the writer lock), so the
+//! rescuer needs no lock of its own.
 
 use super::*;
-use crate::store::jobs::fenced;
+use crate::store::jobs::{event, fenced, JobEvent, Rescued};
 
 /// The columns of a job row, for `SELECT`/`RETURNING` lists.
 macro_rules! job_columns {
@@ -74,7 +75,7 @@ impl JobStore for SqliteStore {
         .bind(revision)
         .fetch_one(&mut *tx)
         .await?;
-        add_event(&mut tx, &job_id, "queued", None).await?;
+        add_event(&mut tx, &job_id, event::QUEUED, None).await?;
         tx.commit().await?;
         Ok(job_from_row(&row))
     }
@@ -111,11 +112,9 @@ impl JobStore for SqliteStore {
              claim_token = ?3, lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2), \
              started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), error = NULL \
              WHERE id = (SELECT j.id FROM indexing_jobs j \
-                 WHERE ((j.status = 'queued' AND j.run_after <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) \
-                     OR (j.status = 'running' AND j.lease_expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) \
+                 WHERE j.status = 'queued' AND j.run_after <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
                    AND NOT EXISTS (SELECT 1 FROM indexing_jobs k WHERE k.repository_id = j.repository_id \
-                       AND k.id <> j.id AND k.status = 'running' \
-                       AND k.lease_expires_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) \
+                       AND k.status = 'running') \
                  ORDER BY j.run_after, j.queued_at LIMIT 1) \
              RETURNING "
         ))
@@ -123,7 +122,13 @@ impl JobStore for SqliteStore {
         .bind(plus(lease))
         .bind(&token.0)
         .fetch_optional(&mut *tx)
-        .await?;
+        .await;
+        let row = match row {
+            // `indexing_jobs_one_running`: the filter above already skips such a job, so
+            // this is only a belt to those braces; never an error for the caller.
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => return Ok(None),
+            other => other?,
+        };
         let claim = row.as_ref().map(|row| JobClaim {
             job: job_from_row(row),
             token: token.clone(),
@@ -132,7 +137,7 @@ impl JobStore for SqliteStore {
             add_event(
                 &mut tx,
                 &claim.job.id,
-                "started",
+                event::CLAIMED,
                 Some(&format!("attempt {} by {worker}", claim.job.attempts)),
             )
             .await?;
@@ -182,7 +187,7 @@ impl JobStore for SqliteStore {
                 .bind(&token.0)
                 .execute(&mut *tx)
                 .await?;
-                (done, "succeeded", None)
+                (done, event::SUCCEEDED, None)
             }
             JobOutcome::Retry { error, after } => {
                 let done = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -198,7 +203,7 @@ impl JobStore for SqliteStore {
                 .await?;
                 (
                     done,
-                    "retry_scheduled",
+                    event::RETRY,
                     Some(format!("{error}; retry in {:.1} s", after.as_secs_f64())),
                 )
             }
@@ -213,7 +218,7 @@ impl JobStore for SqliteStore {
                 .bind(&token.0)
                 .execute(&mut *tx)
                 .await?;
-                (done, "failed", Some(error.clone()))
+                (done, event::FAILED, Some(error.clone()))
             }
             JobOutcome::Released => {
                 let done = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -224,7 +229,7 @@ impl JobStore for SqliteStore {
                 .bind(&token.0)
                 .execute(&mut *tx)
                 .await?;
-                (done, "released", None)
+                (done, event::RELEASED, None)
             }
         };
         fenced(done.rows_affected())?;
@@ -234,6 +239,66 @@ impl JobStore for SqliteStore {
         add_event(&mut tx, job_id, event, message.as_deref()).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn job_events(&self, org: &OrganizationId, job_id: &str) -> StoreResult<Vec<JobEvent>> {
+        let rows = sqlx::query(
+            "SELECT e.event_type, e.message, e.created_at FROM indexing_job_events e \
+             JOIN indexing_jobs j ON j.id = e.job_id JOIN repositories r ON r.id = j.repository_id \
+             WHERE e.job_id = ? AND r.organization_id = ? ORDER BY e.id",
+        )
+        .bind(job_id)
+        .bind(&org.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| JobEvent {
+                event_type: row.get("event_type"),
+                message: row.get("message"),
+                created_at: row.get("created_at"),
+            })
+            .collect())
+    }
+
+    async fn rescue_expired_jobs(&self, max_attempts: u32) -> StoreResult<Rescued> {
+        // One statement decides and words each job's fate (SET sees the row as it was,
+        // and 'now' is fixed within a statement); the events repeat what it wrote.
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "UPDATE indexing_jobs SET \
+               status = CASE WHEN attempts >= ?1 THEN 'failed' ELSE 'queued' END, \
+               error = 'lease expired during attempt ' || attempts || ' of ' || ?1 || ' (worker ' \
+                   || coalesce(lease_owner, '?') || ' stopped without finishing it); ' \
+                   || CASE WHEN attempts >= ?1 THEN 'out of attempts' ELSE 'requeued' END, \
+               finished_at = CASE WHEN attempts >= ?1 THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END, \
+               run_after = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), \
+               lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL \
+             WHERE status = 'running' AND lease_expires_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
+             RETURNING id, status, error",
+        )
+        .bind(i64::from(max_attempts))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut rescued = Rescued::default();
+        for row in &rows {
+            let id: String = row.get("id");
+            let message: Option<String> = row.get("error");
+            if row.get::<&str, _>("status") == "failed" {
+                rescued.failed += 1;
+            } else {
+                rescued.requeued += 1;
+            }
+            add_event(&mut tx, &id, event::RESCUED, message.as_deref()).await?;
+            // Its webhook deliveries follow it: back to queued, or failed for good.
+            let (delivery, error) = match row.get::<&str, _>("status") {
+                "failed" => ("failed", message.as_deref()),
+                _ => ("queued", None),
+            };
+            super::webhooks::settle_deliveries(&mut tx, &id, delivery, error).await?;
+        }
+        tx.commit().await?;
+        Ok(rescued)
     }
 
     async fn queue_depth(&self) -> StoreResult<QueueDepth> {

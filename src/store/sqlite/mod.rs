@@ -89,4 +89,23 @@ mod tests {
         crate::store::conformance::run_all(&store).await;
         crate::store::conformance::nul_in_names(&store, "nul\0name").await;
     }
+
+    /// The database itself refuses a second running job of one repository.
+    #[tokio::test]
+    async fn the_database_refuses_two_running_jobs_of_one_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("kotadb.db"))
+            .await
+            .unwrap();
+        let sibling = crate::store::conformance::a_running_job_and_its_queued_sibling(&store).await;
+        let error = sqlx::query("UPDATE indexing_jobs SET status = 'running' WHERE id = ?")
+            .bind(&sibling)
+            .execute(&store.pool)
+            .await
+            .expect_err("a second running job of the repository");
+        assert!(
+            matches!(&error, sqlx::Error::Database(e) if e.is_unique_violation()),
+            "{error}"
+        );
+    }
 }
