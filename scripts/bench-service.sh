@@ -17,8 +17,15 @@
 #   otherwise a long identifier from a tracked file / "return"), TOUCH_PCT (share of files changed
 #   to make each re-index, default 25: about 10 s of re-index for usr-include), KEEP=1 keeps the temp dirs, KOTADB (binary, default
 #   target/release/kotadb of this checkout), KOTADB_SHARED (the shared folder, if not ../shared).
-# The admin key is rate-limited per hour (team tier, 25,000 by default), so the server is started
-# with KOTA_RATE_LIMIT_TEAM_PER_HOUR=1000000000; everything else is the default configuration.
+#   BACKEND: sqlite (default: the embedded database) | postgres (a throwaway PostgreSQL cluster
+#   started by scripts/pg-cluster.sh with durable default settings, a fresh database, DATABASE_URL
+#   pointed at it, DISABLE_SAAS_ENV_VALIDATION=1, the key made by `kotadb keys create --tier team`)
+#   | both (the whole run once per backend, one after the other, then a side-by-side table).
+#   SUMMARY (a file: each scenario's "backend label req/s p50 p99" lines are appended to it).
+# The key is rate-limited per hour (team tier, 25,000 by default) and per second (burst 50/s,
+# 200), so the server is started with KOTA_RATE_LIMIT_TEAM_PER_HOUR=1000000000,
+# KOTADB_BURST_PER_SECOND=1000000000 and KOTADB_BURST=1000000000; everything else is the default
+# configuration.
 set -euo pipefail
 export LC_ALL=C
 here=$(cd "$(dirname "$0")" && pwd -P)
@@ -26,10 +33,24 @@ repo_root=$(cd "$here/.." && pwd -P)
 duration=${DURATION:-10s}; threads=${THREADS:-2}; conns=${CONNS:-16}; touch_pct=${TOUCH_PCT:-25}
 kotadb=${KOTADB:-$repo_root/target/release/kotadb}
 cmdline="$(printf '%q ' "$0" "$@")"; cmdline=${cmdline% }
-for v in DURATION THREADS CONNS RARE COMMON TOUCH_PCT KEEP KOTADB; do
+for v in DURATION THREADS CONNS RARE COMMON TOUCH_PCT KEEP KOTADB BACKEND; do
   [ -n "${!v:-}" ] && cmdline="$v=$(printf '%q' "${!v}") $cmdline"; done
 log() { echo "[bench-service] $*" >&2; }
 die() { echo "[bench-service] error: $*" >&2; exit 1; }
+backend=${BACKEND:-sqlite}
+case "$backend" in sqlite|postgres) ;;
+  both)
+    summary=$(mktemp /tmp/bench-service-summary.XXXXXX)
+    BACKEND=sqlite SUMMARY=$summary "$0" "$@"; echo
+    BACKEND=postgres SUMMARY=$summary "$0" "$@"; echo
+    echo "### Side by side: SQLite vs Postgres (same script run, one after the other)"; echo
+    echo "| Scenario | SQLite req/s | Postgres req/s | Postgres / SQLite | SQLite p50 ms | Postgres p50 ms | SQLite p99 ms | Postgres p99 ms |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    awk '$1=="sqlite"{r[$2]=$3; p[$2]=$4; q[$2]=$5; o[++n]=$2; d[$2]=$6} $1=="postgres"{R[$2]=$3; P[$2]=$4; Q[$2]=$5}
+      END{for(i=1;i<=n;i++){k=o[i]; gsub(/_/," ",d[k]); printf "| %s | %s | %s | %.2f | %s | %s | %s | %s |\n", d[k], r[k], R[k], (r[k]>0?R[k]/r[k]:0), p[k], P[k], q[k], Q[k]}}' "$summary"
+    rm -f "$summary"; exit 0;;
+  *) die "BACKEND must be sqlite, postgres or both";;
+esac
 
 if ! command -v wrk >/dev/null; then
   log "wrk missing: apt-get install -y wrk"
@@ -81,6 +102,7 @@ server_pid=
 cleanup() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  [ "$backend" = postgres ] && pg_stop
   if [ "${KEEP:-}" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -90,10 +112,20 @@ git clone -q "$work/remotes/corpus.git" "$work/checkout"    # where the re-index
 git -C "$work/checkout" config user.name bench; git -C "$work/checkout" config user.email bench@localhost
 git -C "$work/checkout" config commit.gpgsign false; git -C "$work/checkout" config core.autocrlf false
 
-log "starting $kotadb serve"
-env -u KOTADB_DATA_DIR -u DATABASE_URL -u KOTADB_MAX_FILE_BYTES -u PORT -u KOTADB_ALLOWED_HOSTS \
-    -u KOTA_ALLOWED_ORIGINS -u KOTADB_MAX_CONCURRENT_REQUESTS -u KOTADB_MAX_BODY_BYTES \
+db_env=(-u DATABASE_URL); backend_note="embedded SQLite in TMP/data"
+if [ "$backend" = postgres ]; then
+  source "$here/pg-cluster.sh"
+  chmod 755 "$work"   # the postgres user must reach its cluster inside
+  pg_start "$work/pg" || die "could not start Postgres"
+  db_env=(DATABASE_URL="$PG_URL" DISABLE_SAAS_ENV_VALIDATION=1)
+  backend_note="Postgres $PG_VERSION on the same machine ($PG_SETTINGS), DATABASE_URL=$PG_URL, DISABLE_SAAS_ENV_VALIDATION=1"
+  log "Postgres at $PG_URL"
+fi
+log "starting $kotadb serve ($backend)"
+env -u KOTADB_DATA_DIR -u KOTADB_MAX_FILE_BYTES -u PORT -u KOTADB_ALLOWED_HOSTS \
+    -u KOTA_ALLOWED_ORIGINS -u KOTADB_MAX_CONCURRENT_REQUESTS -u KOTADB_MAX_BODY_BYTES "${db_env[@]}" \
     KOTA_GIT_BASE_URL="file://$work/remotes" KOTA_RATE_LIMIT_TEAM_PER_HOUR=1000000000 RUST_LOG=warn \
+    KOTADB_BURST_PER_SECOND=1000000000 KOTADB_BURST=1000000000 \
     "$kotadb" --data-dir "$work/data" serve --port 0 --bind 127.0.0.1 \
     </dev/null >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
@@ -108,8 +140,12 @@ done
 for _ in $(seq 1 600); do
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/health")" = 200 ] && break; sleep 0.1; done
 sleep 0.3
-key=$(awk '{$1=$1} /^kota_/{print; exit}' "$work/serve.out")
-[ -n "$key" ] || die "no admin key (kota_...) on serve's stdout"
+if [ "$backend" = postgres ]; then   # SaaS mode prints no admin key: make a team key
+  key=$(env "${db_env[@]}" "$kotadb" --data-dir "$work/data" keys create --tier team --name bench | tail -1)
+else
+  key=$(awk '{$1=$1} /^kota_/{print; exit}' "$work/serve.out")
+fi
+[ -n "$key" ] || die "no API key (kota_...)"
 log "server pid $server_pid at $base"
 
 api() {  # METHOD PATH [BODY] -> body on stdout, status in $work/status
@@ -133,6 +169,10 @@ job_run_secs() {  # JOB_ID -> seconds from started_at to finished_at (the server
     read -r a b; awk -v a="$(date -d "$a" +%s.%N)" -v b="$(date -d "$b" +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", b-a}'; }
+
+# A cheap authenticated request (measured later, with the one repository): auth + rate limit + routing + JSON.
+printf 'wrk.method = "GET"\nwrk.headers["Authorization"] = "Bearer %s"\n' "$key" >"$work/list.lua"
+api GET /api/v1/repositories >/dev/null; [ "$(cat "$work/status")" = 200 ] || die "GET /api/v1/repositories: HTTP $(cat "$work/status")"
 
 reply=$(api POST /api/v1/repositories "$(jq -nc --arg u "file://$work/remotes/corpus.git" '{git_url:$u}')")
 [ "$(cat "$work/status")" = 201 ] || die "register: HTTP $(cat "$work/status"): $reply"
@@ -164,6 +204,7 @@ write_lua "$work/rare.lua" "$(rest_body "$RARE")"
 write_lua "$work/common.lua" "$(rest_body "$COMMON")"
 write_lua "$work/absent.lua" "$(rest_body "$ABSENT")"
 write_lua "$work/mcp.lua" "$(mcp_body "$RARE")" mcp
+write_lua "$work/symbols.lua" "$(jq -nc --arg q "$RARE" --arg r "$repo_id" '{pattern:$q, repository:$r, limit:50}')"
 
 # One request of each with curl first: status and what it found (a 200 can still be a tool error).
 check_rest() {  # NAME QUERY
@@ -196,7 +237,16 @@ run_wrk() {  # LABEL LUA PATH [THREADS CONNS]
   NON2XX[$label]=$(awk -F: '/Non-2xx or 3xx responses/{gsub(/ /,"",$2); print $2}' "$out"); NON2XX[$label]=${NON2XX[$label]:-0}
   ERRS[$label]=$(sed -n 's/^ *Socket errors: *//p' "$out"); ERRS[$label]=${ERRS[$label]:-none}
   log "$label: ${RPS[$label]} req/s, p50 ${P50[$label]} ms, p99 ${P99[$label]} ms, non-2xx ${NON2XX[$label]}, socket errors ${ERRS[$label]}"
+  [ -n "${SUMMARY:-}" ] && echo "$backend $label ${RPS[$label]} ${P50[$label]} ${P99[$label]} ${DESC[$label]:-$label}" >>"$SUMMARY"
+  return 0
 }
+declare -A DESC=(
+  [list-c1]='GET_/api/v1/repositories_(1_repository),_1_connection' [rest-rare]='REST_search/code,_rare_literal'
+  [rest-common]='REST_search/code,_common_literal' [mcp-rare]='MCP_tools/call_search_code,_rare_literal'
+  [rest-absent]='REST_search/code,_absent_literal' [c1-rare]='REST_rare_literal,_1_connection'
+  [c1-absent]='REST_absent_literal,_1_connection' [symbols]='REST_symbols/search_(rare_literal_as_substring_pattern)'
+  [symbols-c1]='REST_symbols/search,_1_connection'
+  [reindex-rest-rare]='REST_rare_literal,_during_re-index' [reindex-mcp-rare]='MCP_rare_literal,_during_re-index')
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 compilers=$(ps -eo comm= | grep -cxE 'rustc|cargo|cc1|cc1plus|ld' || true)
@@ -205,7 +255,7 @@ wrk -t"$threads" -c"$conns" -d2s -s "$work/rare.lua" "$base/api/v1/search/code" 
 # The actor hop, measured by the server itself: time spent in snapshot lookups (the
 # repository actor's published snapshot) over the time spent in search requests.
 metric() {  # NAME [LABEL_FILTER]: the value of a sample in /metrics
-  curl -sS "$base/metrics" | awk -v n="$1" -v f="${2:-}" '$1 ~ "^"n"([{]|$)" && index($1, f) {print $2; exit}'
+  curl -sS "$base/metrics" | awk -v n="$1" -v f="${2:-}" '$1 ~ "^"n"([{]|$)" && index($1, f) && !done {print $2; done=1}'
 }
 hop_before=$(metric kotadb_snapshot_lookup_seconds)
 req_before=$(metric kotadb_http_request_duration_seconds_sum 'route="/api/v1/search/code"')
@@ -221,6 +271,12 @@ run_wrk rest-absent "$work/absent.lua" /api/v1/search/code
 # under load mostly measures the queue, this one the request itself.
 run_wrk c1-rare "$work/rare.lua" /api/v1/search/code 1 1
 run_wrk c1-absent "$work/absent.lua" /api/v1/search/code 1 1
+# Symbol search reads the database (SQLite or Postgres), not the search index.
+symbols_check=$(api POST /api/v1/symbols/search "$(jq -nc --arg q "$RARE" --arg r "$repo_id" '{pattern:$q, repository:$r, limit:50}')" | jq '.results | length')
+[ "$(cat "$work/status")" = 200 ] || die "symbols/search: HTTP $(cat "$work/status")"
+run_wrk symbols "$work/symbols.lua" /api/v1/symbols/search
+run_wrk symbols-c1 "$work/symbols.lua" /api/v1/symbols/search 1 1
+run_wrk list-c1 "$work/list.lua" /api/v1/repositories 1 1
 
 # --- during a re-index ------------------------------------------------------------------------
 # Each run gets its own re-index: a commit appending a line to TOUCH_PCT% of the files (a
@@ -272,14 +328,15 @@ row() {  # LABEL DESCRIPTION
   printf '| %s | %s | %s | %s | %s | %s |\n' "$2" "${RPS[$1]}" "${P50[$1]}" "${P99[$1]}" "${NON2XX[$1]}" "${ERRS[$1]}"; }
 
 cat <<EOF
-## Service load benchmark ($corpus_name)
+## Service load benchmark ($corpus_name, $backend)
 
 - Machine: $(nproc) cores, $cpu, $mem RAM; $(uname -sr)
 - KotaDB commit: $commit$dirty, binary $kotadb
 - Corpus: $corpus ($corpus_files files, $corpus_mb MB); first index ${first_index_s}s from registration to job succeeded (job started_at → finished_at ${first_run_s}s)
 - wrk: $wrkv, client and server on the same $(nproc) cores over loopback; load average before the runs $load_before; compiler processes (rustc, cargo, cc1, ld) running then: ${compilers:-0}
 - Command: \`$cmdline\`
-- Server: \`KOTA_GIT_BASE_URL=file://TMP/remotes KOTA_RATE_LIMIT_TEAM_PER_HOUR=1000000000 kotadb --data-dir TMP/data serve --port 0 --bind 127.0.0.1\` (the admin key's hourly limit raised; defaults otherwise)
+- Backend: $backend_note
+- Server: \`KOTA_GIT_BASE_URL=file://TMP/remotes KOTA_RATE_LIMIT_TEAM_PER_HOUR=1000000000 KOTADB_BURST_PER_SECOND=1000000000 KOTADB_BURST=1000000000 kotadb --data-dir TMP/data serve --port 0 --bind 127.0.0.1\` (the key's hourly and burst limits raised; defaults otherwise)
 - Load: \`$wrkcmd\` after a 2 s warm-up; REST body \`$(rest_body "$RARE")\` (headers Content-Type, Authorization: Bearer); MCP body \`$(mcp_body "$RARE")\` (plus Accept: application/json, MCP-Protocol-Version: 2025-06-18, no initialize: the endpoint is stateless)
 - Queries: rare \`$RARE\` ($rare_lines lines by git grep), common \`$COMMON\` ($common_lines lines; limit 50, total still counted), absent \`$ABSENT\` ($absent_lines lines)
 - Sanity (curl, one each): $(echo "$checks" | paste -sd ';' | sed 's/;/; /g')
@@ -292,6 +349,9 @@ $(row mcp-rare "MCP tools/call search_code, rare literal")
 $(row rest-absent "REST search/code, absent literal (overhead)")
 $(row c1-rare "REST search/code, rare literal, 1 connection")
 $(row c1-absent "REST search/code, absent literal, 1 connection")
+$(row symbols "REST symbols/search, the rare literal as a pattern (substring match; $symbols_check results)")
+$(row symbols-c1 "REST symbols/search, the rare literal, 1 connection")
+$(row list-c1 "GET /api/v1/repositories (1 repository), 1 connection")
 $(row reindex-rest-rare "REST search/code, rare literal, during re-index")
 $(row reindex-mcp-rare "MCP tools/call, rare literal, during re-index")
 

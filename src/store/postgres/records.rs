@@ -103,6 +103,30 @@ fn push_dependencies(
     }
 }
 
+/// Makes a transaction that only writes staged rows not wait for its WAL to reach disk.
+/// Staged rows are invisible until [`RepositoryUpdate::commit`], whose transaction does
+/// wait (`synchronous_commit` as configured), and WAL is flushed in order, so a durable
+/// commit also makes every staged batch before it durable; a crash before it loses only
+/// rows no reader could see, which the repository's next run deletes.
+async fn staging(connection: &mut sqlx::PgConnection) -> StoreResult<()> {
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// `rows` into a staged table by `COPY`, in a transaction of their own.
+async fn copy_staged(pool: &PgPool, rows: CopyRows, statement: &str) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    staging(&mut tx).await?;
+    rows.send(&mut tx, statement).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// One indexing run: its staged rows live under `update` until `commit`.
 struct PostgresUpdate {
     pool: PgPool,
@@ -178,6 +202,7 @@ impl RepositoryUpdate for PostgresUpdate {
         }
         let paths: Vec<&str> = files.iter().map(|u| u.file.path.as_str()).collect();
         let mut tx = self.pool.begin().await?;
+        staging(&mut tx).await?;
         self.unstage(&mut tx, &paths).await?;
         // Ids are taken first, so symbols, references and imports name their file in the
         // same COPY streams as the files.
@@ -241,16 +266,23 @@ impl RepositoryUpdate for PostgresUpdate {
             }
         }
         file_rows.send(&mut tx, COPY_FILES).await?;
-        symbol_rows.send(&mut tx, COPY_SYMBOLS).await?;
-        reference_rows.send(&mut tx, COPY_REFERENCES).await?;
         dependency_rows.send(&mut tx, COPY_DEPENDENCIES).await?;
         tx.commit().await?;
+        // Symbols and references (nearly all of a batch's rows, and their index upkeep)
+        // go in on two connections at once, so the database uses more than one core.
+        // Each commits on its own: still staged, invisible to readers; if either fails
+        // the run fails and its update is dropped with every staged row.
+        tokio::try_join!(
+            copy_staged(&self.pool, symbol_rows, COPY_SYMBOLS),
+            copy_staged(&self.pool, reference_rows, COPY_REFERENCES),
+        )?;
         Ok(())
     }
 
     async fn reresolve_imports(&mut self, resolve: Reresolve<'_>) -> StoreResult<()> {
         let deleted: Vec<&str> = self.deleted.iter().map(String::as_str).collect();
         let mut tx = self.pool.begin().await?;
+        staging(&mut tx).await?;
         // The imports as they will be after the commit: those of the run's own files, and
         // those of visible files the run neither replaces nor deletes.
         let rows = sqlx::query(
