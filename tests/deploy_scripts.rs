@@ -391,3 +391,102 @@ fn the_generator_writes_one_identical_migration_into_both_folders() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+fn yaml_str<'a>(node: &'a yaml_rust2::Yaml, path: &[&str]) -> &'a yaml_rust2::Yaml {
+    path.iter().fold(node, |node, key| &node[*key])
+}
+
+fn strings(node: &yaml_rust2::Yaml) -> Vec<String> {
+    node.as_vec()
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_deploy_workflow_parses_and_calls_only_what_exists() {
+    let text = std::fs::read_to_string(root().join(".github/workflows/deploy.yml")).unwrap();
+    let docs = yaml_rust2::YamlLoader::load_from_str(&text).expect("deploy.yml is valid YAML");
+    let workflow = &docs[0];
+
+    // Staging on develop, production on main, a manual run with a rollback input.
+    let on = &workflow["on"];
+    let branches = strings(yaml_str(on, &["push", "branches"]));
+    assert_eq!(branches, ["develop", "main"]);
+    let inputs = yaml_str(on, &["workflow_dispatch", "inputs"]);
+    assert_eq!(
+        strings(&inputs["environment"]["options"]),
+        ["staging", "production"]
+    );
+    assert!(strings(&inputs["action"]["options"]).contains(&"rollback".to_string()));
+    assert!(!inputs["image"].is_badvalue());
+    assert!(text.contains("github.ref_name == 'main' && 'production' || 'staging'"));
+
+    // tests -> build -> migrate -> deploy, each needing the one before.
+    let jobs = workflow["jobs"].as_hash().expect("jobs");
+    let order = ["test", "build", "migrate", "deploy"];
+    for pair in order.windows(2) {
+        let needs = &workflow["jobs"][pair[1]]["needs"];
+        assert_eq!(
+            needs.as_str(),
+            Some(pair[0]),
+            "{} must need {}",
+            pair[1],
+            pair[0]
+        );
+    }
+    assert!(jobs.contains_key(&yaml_rust2::Yaml::String("rollback".into())));
+
+    // Every script, recipe and file the steps run exists; health and smoke are in the deploy.
+    let mut runs = String::new();
+    for (_, job) in jobs {
+        for step in job["steps"].as_vec().expect("steps") {
+            if let Some(run) = step["run"].as_str() {
+                runs.push_str(run);
+                runs.push('\n');
+            }
+        }
+    }
+    let named = named_scripts(&runs);
+    assert!(named.contains(&"scripts/deploy-fly.sh".to_string()));
+    assert!(named.contains(&"scripts/supabase-apply-remote.sh".to_string()));
+    for path in named
+        .iter()
+        .map(String::as_str)
+        .chain([".ci/run", "Dockerfile"])
+    {
+        assert!(
+            root().join(path).exists(),
+            "deploy.yml runs {path}, which does not exist"
+        );
+    }
+    let recipes: Vec<String> = recipes().into_iter().map(|(n, _)| n).collect();
+    for word in runs.split_whitespace().collect::<Vec<_>>().windows(2) {
+        if word[0] == "just" {
+            assert!(
+                recipes.contains(&word[1].to_string()),
+                "deploy.yml runs just {}",
+                word[1]
+            );
+        }
+    }
+    let deploy_script = std::fs::read_to_string(root().join("scripts/deploy-fly.sh")).unwrap();
+    assert!(deploy_script.contains("/health") && deploy_script.contains("scripts/saas_smoke.sh"));
+    assert!(runs.contains("supabase@2.117.0"));
+
+    // Every app the workflow names is one of the manifests'.
+    let apps = [manifest_app("fly.toml"), manifest_app("fly.staging.toml")];
+    for (i, _) in text.match_indices("kotadb-api") {
+        let name: String = text[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        assert!(
+            apps.contains(&name),
+            "deploy.yml names app {name}, not in the manifests"
+        );
+    }
+}
