@@ -12,6 +12,7 @@
 //!   line instead, only where the point of a test is that a typed command works.
 //! - `mcp.rs`: MCP over HTTP as seed 000 sends it ([`seed_post`], [`call_tool`]) and the
 //!   seed's literal curl command ([`seed_curl`]).
+//! - [`npm_install`] (`npm.rs`): pinned npm packages installed into `target/<folder>`.
 //! - [`rest`]: the fixture repository indexed behind a server, and the readers and
 //!   assertions of REST answers that the service tests share.
 //! - [`rg_lines`] / [`rg_columns`] (`rg.rs`): ask ripgrep which lines of a checkout
@@ -27,6 +28,7 @@ mod git;
 mod http;
 mod kotadb;
 mod mcp;
+mod npm;
 pub mod rest;
 mod rg;
 mod server;
@@ -35,6 +37,7 @@ pub use git::{GitRepo, Remotes};
 pub use http::{http, try_http, Reply};
 pub use kotadb::Kotadb;
 pub use mcp::{call_tool, seed_curl, seed_post, tool_error_text, SEED_ORIGIN};
+pub use npm::npm_install;
 pub use rg::{rg_columns, rg_lines};
 pub use server::Server;
 
