@@ -15,6 +15,8 @@
 //!
 //! Run with `cargo test --test symbols_ctags -- --nocapture` for the per-kind table.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -285,55 +287,9 @@ fn is_handwritten_source(path: &Path) -> bool {
     std::fs::read(path).is_ok_and(|bytes| bytes.split(|&b| b == b'\n').all(|l| l.len() <= 1000))
 }
 
-/// The installed version of an npm package under `node_modules`, from its package.json.
-fn installed_version(modules: &Path, package: &str) -> Option<String> {
-    let text = std::fs::read_to_string(modules.join(package).join("package.json")).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["version"].as_str().map(str::to_string)
-}
-
-/// `target/ctags-npm/node_modules` holding [`NPM_PACKAGES`], installed from the npm
-/// registry unless already there. Without npm the test fails: CI installs it.
+/// `target/ctags-npm/node_modules` holding [`NPM_PACKAGES`] (`common::npm_install`).
 fn npm_modules() -> PathBuf {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir");
-    let prefix = target.join("ctags-npm");
-    let modules = prefix.join("node_modules");
-    let missing: Vec<String> = NPM_PACKAGES
-        .iter()
-        .filter(|(p, v)| installed_version(&modules, p).as_deref() != Some(*v))
-        .map(|(p, v)| format!("{p}@{v}"))
-        .collect();
-    if missing.is_empty() {
-        return modules;
-    }
-    std::fs::create_dir_all(&prefix).unwrap();
-    let output = Command::new("npm")
-        .args(["install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund"])
-        .arg("--prefix")
-        .arg(&prefix)
-        .args(&missing)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("running npm ({e}): install npm (apt-get install npm), the JavaScript and TypeScript corpora come from the npm registry")
-        });
-    assert!(
-        output.status.success(),
-        "npm install {} failed: {}{}",
-        missing.join(" "),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for (p, v) in NPM_PACKAGES {
-        assert_eq!(
-            installed_version(&modules, p).as_deref(),
-            Some(*v),
-            "npm did not install {p}@{v} under {}",
-            modules.display()
-        );
-    }
-    modules
+    common::npm_install("ctags-npm", NPM_PACKAGES)
 }
 
 /// Every Nth file of the sorted list so that about `target` remain.

@@ -12,7 +12,7 @@ mod common;
 use common::{http, GitRepo, Kotadb, Remotes, Reply, Server};
 use serde_json::{json, Value};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,46 +21,10 @@ const NPM_PACKAGES: &[(&str, &str)] = &[
     ("@octokit/webhooks-methods", "6.0.0"),
 ];
 
-fn installed_version(modules: &Path, package: &str) -> Option<String> {
-    let text = std::fs::read_to_string(modules.join(package).join("package.json")).ok()?;
-    let json: Value = serde_json::from_str(&text).ok()?;
-    json["version"].as_str().map(str::to_string)
-}
-
-/// `target/octokit` holding the packages and the script, installed unless already there.
+/// `target/octokit` holding the packages (`common::npm_install`) and the script.
 fn octokit() -> PathBuf {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir");
-    let prefix = target.join("octokit");
-    let modules = prefix.join("node_modules");
-    let missing: Vec<String> = NPM_PACKAGES
-        .iter()
-        .filter(|(p, v)| installed_version(&modules, p).as_deref() != Some(*v))
-        .map(|(p, v)| format!("{p}@{v}"))
-        .collect();
-    std::fs::create_dir_all(&prefix).unwrap();
-    if !missing.is_empty() {
-        let output = Command::new("npm")
-            .args([
-                "install",
-                "--no-save",
-                "--ignore-scripts",
-                "--no-audit",
-                "--no-fund",
-            ])
-            .arg("--prefix")
-            .arg(&prefix)
-            .args(&missing)
-            .output()
-            .unwrap_or_else(|e| panic!("running npm ({e}): install npm and node"));
-        assert!(
-            output.status.success(),
-            "npm install {missing:?} failed: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    let modules = common::npm_install("octokit", NPM_PACKAGES);
+    let prefix = modules.parent().expect("the install folder").to_path_buf();
     std::fs::write(
         prefix.join("octokit_webhooks.mjs"),
         include_str!("support/octokit_webhooks.mjs"),
