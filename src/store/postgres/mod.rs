@@ -16,6 +16,7 @@ mod keys;
 mod limits;
 mod records;
 mod repositories;
+mod upkeep;
 mod webhooks;
 
 use super::*;
@@ -289,6 +290,44 @@ mod tests {
         }
         crate::store::conformance::run_all(&store).await;
         store.close().await;
+    }
+
+    /// One upkeep at a time across instances: a second store (another instance) is
+    /// refused the lock while the first holds it, gets it once it is released, and gets
+    /// it too when the holder's guard is dropped without release (its session closes).
+    #[tokio::test]
+    async fn one_instance_at_a_time_holds_the_upkeep_lock() {
+        let database = TestDatabase::create();
+        let first = PostgresStore::open(&database.url).await.unwrap();
+        let second = PostgresStore::open(&database.url).await.unwrap();
+        let held = first
+            .try_upkeep_lock()
+            .await
+            .unwrap()
+            .expect("free at first");
+        assert!(second.try_upkeep_lock().await.unwrap().is_none());
+        assert!(
+            first.try_upkeep_lock().await.unwrap().is_none(),
+            "not per store"
+        );
+        held.release().await;
+        let held = second.try_upkeep_lock().await.unwrap().expect("released");
+        assert!(first.try_upkeep_lock().await.unwrap().is_none());
+        drop(held);
+        let mut again = None;
+        for _ in 0..50 {
+            again = first.try_upkeep_lock().await.unwrap();
+            if again.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        again
+            .expect("a dropped guard's session ends, and its lock with it")
+            .release()
+            .await;
+        first.close().await;
+        second.close().await;
     }
 
     /// The database itself refuses a second running job of one repository, whichever
