@@ -73,6 +73,7 @@ pub async fn build(
             args.text_cache_mb << 20,
         ))),
     ));
+    service.spawn_database_probe(crate::service::DATABASE_PROBE_EVERY);
     Ok(Parts {
         service,
         store,

@@ -28,8 +28,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 /// Connections per instance: requests, workers and the indexer's batches share them.
 const POOL_SIZE: u32 = 16;
-/// How long opening (and later acquiring) a connection may take before giving up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long opening (and later acquiring) a connection may take before giving up. Short:
+/// while the database is unreachable, a request that has not yet learnt it (see
+/// `Service::database_down`) waits this long for its 503 (tests/database_outage.rs).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct PostgresStore {
     pool: PgPool,
