@@ -168,6 +168,11 @@ impl<W: RepoWork> Actors<W> {
         self.shared.core.restarts.load(Ordering::Acquire)
     }
 
+    /// Outcomes this tree wrote and how long the attempts took, for /metrics.
+    pub fn job_stats(&self) -> crate::settle::JobStats {
+        self.shared.core.settle.counters.snapshot()
+    }
+
     /// Jobs claimed and not finished.
     pub fn running_jobs(&self) -> usize {
         self.shared.core.running_len()

@@ -69,6 +69,7 @@ mod repo_supervisor;
 mod root;
 mod scheduler;
 mod settle;
+pub use settle::{DurationHistogram, JobStats};
 mod shared;
 
 pub use access::AccessActors;
