@@ -24,6 +24,7 @@ pub mod store;
 #[doc(hidden)]
 pub mod testing;
 pub mod tokens;
+pub mod upkeep;
 pub mod work;
 
 /// Lowers the calling thread's scheduling priority to nice 10 (Linux: `nice` is per

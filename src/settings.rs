@@ -10,7 +10,7 @@
 use crate::engine::url_policy::{GitBase, UrlError};
 use crate::layout::DataDir;
 use crate::store::Tier;
-use kotadb_actors::ActorsConfig;
+use kotadb_actors::{ActorsConfig, UpkeepSchedule};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -85,6 +85,18 @@ pub const DEFAULT_BURST_PER_SECOND: u32 = 50;
 pub const DEFAULT_BURST: u32 = 200;
 /// Rate-limiter actors (see `kotadb_actors::access`).
 pub const DEFAULT_RATE_LIMITER_SHARDS: usize = 4;
+/// Retention of raw usage records (kept longer as hourly roll-ups), of the events of
+/// finished jobs, and of settled webhook deliveries, in days.
+pub const DEFAULT_USAGE_RETENTION_DAYS: u64 = 30;
+pub const DEFAULT_JOB_EVENTS_RETENTION_DAYS: u64 = 30;
+pub const DEFAULT_WEBHOOK_DELIVERIES_RETENTION_DAYS: u64 = 30;
+/// Alert thresholds (see `crate::upkeep`).
+pub const DEFAULT_ALERT_QUEUE_DEPTH: u64 = 100;
+pub const DEFAULT_ALERT_FAILURE_RATE: f64 = 0.5;
+pub const DEFAULT_ALERT_FAILURE_MIN_JOBS: u64 = 5;
+pub const DEFAULT_ALERT_WINDOW_SECS: u64 = 900;
+pub const DEFAULT_ALERT_STUCK_JOB_SECS: u64 = 3_600;
+pub const DEFAULT_ALERT_DATABASE_LATENCY_MS: u64 = 1_000;
 
 /// Settings of every command: where the data is and whom the service may fetch from.
 #[derive(Debug, Clone, clap::Args)]
@@ -215,6 +227,46 @@ pub struct ServeSettings {
     /// Memory for decompressed index blocks shared by searches, in MiB.
     #[arg(long, env = "KOTADB_TEXT_CACHE_MB", default_value_t = 256)]
     pub text_cache_mb: u64,
+    /// Seconds between upkeep rounds (alert checks; roll-ups and retention when due);
+    /// 0 turns the upkeep off on this instance.
+    #[arg(long, env = "KOTADB_UPKEEP_TICK_SECS", default_value_t = UpkeepSchedule::DEFAULT_TICK_SECS)]
+    pub upkeep_tick_secs: u64,
+    /// Seconds between hourly usage roll-ups.
+    #[arg(long, env = "KOTADB_USAGE_ROLLUP_SECS", default_value_t = UpkeepSchedule::DEFAULT_ROLL_UP_SECS)]
+    pub usage_rollup_secs: u64,
+    /// Seconds between retention passes.
+    #[arg(long, env = "KOTADB_RETENTION_SWEEP_SECS", default_value_t = UpkeepSchedule::DEFAULT_RETENTION_SECS)]
+    pub retention_sweep_secs: u64,
+    /// Days raw usage records are kept (only once rolled up).
+    #[arg(long, env = "KOTADB_USAGE_RETENTION_DAYS", default_value_t = DEFAULT_USAGE_RETENTION_DAYS)]
+    pub usage_retention_days: u64,
+    /// Days the events of a finished job are kept.
+    #[arg(long, env = "KOTADB_JOB_EVENTS_RETENTION_DAYS", default_value_t = DEFAULT_JOB_EVENTS_RETENTION_DAYS)]
+    pub job_events_retention_days: u64,
+    /// Days a settled webhook delivery is kept (a redelivery after that is not deduplicated).
+    #[arg(long, env = "KOTADB_WEBHOOK_DELIVERIES_RETENTION_DAYS", default_value_t = DEFAULT_WEBHOOK_DELIVERIES_RETENTION_DAYS)]
+    pub webhook_deliveries_retention_days: u64,
+    /// Slack-compatible incoming webhook for alerts (`{"text": …}`); unset: alerts are logged only.
+    #[arg(long, env = "KOTA_ALERT_WEBHOOK_URL", hide_env_values = true)]
+    pub alert_webhook_url: Option<Secret>,
+    /// Alert when more jobs than this are queued.
+    #[arg(long, env = "KOTADB_ALERT_QUEUE_DEPTH", default_value_t = DEFAULT_ALERT_QUEUE_DEPTH)]
+    pub alert_queue_depth: u64,
+    /// Alert when more than this fraction of the jobs finished in the window failed...
+    #[arg(long, env = "KOTADB_ALERT_FAILURE_RATE", default_value_t = DEFAULT_ALERT_FAILURE_RATE)]
+    pub alert_failure_rate: f64,
+    /// ...once at least this many finished in it.
+    #[arg(long, env = "KOTADB_ALERT_FAILURE_MIN_JOBS", default_value_t = DEFAULT_ALERT_FAILURE_MIN_JOBS)]
+    pub alert_failure_min_jobs: u64,
+    /// The failure-rate window, in seconds.
+    #[arg(long, env = "KOTADB_ALERT_WINDOW_SECS", default_value_t = DEFAULT_ALERT_WINDOW_SECS)]
+    pub alert_window_secs: u64,
+    /// Alert when a job has been running longer than this many seconds.
+    #[arg(long, env = "KOTADB_ALERT_STUCK_JOB_SECS", default_value_t = DEFAULT_ALERT_STUCK_JOB_SECS)]
+    pub alert_stuck_job_secs: u64,
+    /// Alert when a database round trip takes longer than this many milliseconds.
+    #[arg(long, env = "KOTADB_ALERT_DATABASE_LATENCY_MS", default_value_t = DEFAULT_ALERT_DATABASE_LATENCY_MS)]
+    pub alert_database_latency_ms: u64,
     /// Fault injection for crash-isolation tests: indexing a repository whose URL
     /// contains this text panics. Never set it in production.
     #[arg(long, env = "KOTADB_FAULT_PANIC_ON", hide = true)]
@@ -308,7 +360,39 @@ impl ServeSettings {
             max_attempts: self.job_max_attempts.max(1),
             backoff_base: Duration::from_millis(self.job_backoff_ms.max(1)),
             worker_id,
+            upkeep: UpkeepSchedule {
+                tick: Duration::from_secs(self.upkeep_tick_secs.max(1)),
+                roll_up_every: Duration::from_secs(self.usage_rollup_secs.max(1)),
+                retention_every: Duration::from_secs(self.retention_sweep_secs.max(1)),
+            },
             ..ActorsConfig::default()
+        }
+    }
+
+    /// Whether this instance runs upkeep rounds (`KOTADB_UPKEEP_TICK_SECS` > 0).
+    pub fn upkeep_enabled(&self) -> bool {
+        self.upkeep_tick_secs > 0
+    }
+
+    /// What the upkeep keeps, when it alerts and where it posts.
+    pub fn upkeep(&self) -> crate::upkeep::UpkeepSettings {
+        let days = |n: u64| Duration::from_secs(n.saturating_mul(86_400));
+        crate::upkeep::UpkeepSettings {
+            usage_retention: days(self.usage_retention_days),
+            job_events_retention: days(self.job_events_retention_days),
+            deliveries_retention: days(self.webhook_deliveries_retention_days),
+            thresholds: crate::upkeep::AlertThresholds {
+                queue_depth: self.alert_queue_depth,
+                failure_rate: self.alert_failure_rate,
+                failure_min_jobs: self.alert_failure_min_jobs.max(1),
+                window: Duration::from_secs(self.alert_window_secs.max(1)),
+                stuck_after: Duration::from_secs(self.alert_stuck_job_secs.max(1)),
+                database_latency: Duration::from_millis(self.alert_database_latency_ms.max(1)),
+            },
+            alert_webhook: self
+                .alert_webhook_url
+                .clone()
+                .filter(|url| !url.expose().trim().is_empty()),
         }
     }
 }

@@ -216,3 +216,52 @@ fn sigterm_stops_the_server_cleanly_and_a_restart_keeps_keys_and_data() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(hits(&reply.json()), vec![hit("src/parser.rs", 15, 12)]);
 }
+
+/// `/metrics` counts job outcomes with their durations, and webhook deliveries by outcome.
+#[test]
+fn metrics_count_job_outcomes_durations_and_webhook_deliveries() {
+    let fixture = indexed_fixture(&[]);
+    let server = &fixture.server;
+    let refused = server.request(
+        "POST",
+        &format!("/webhooks/github/{}", fixture.repository_id),
+        None,
+        Some(r#"{"zen":"hi"}"#),
+    );
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    let text = server.request("GET", "/metrics", None, None).body;
+    let value = |prefix: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    };
+    assert_eq!(
+        value("kotadb_job_outcomes_total{outcome=\"succeeded\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value("kotadb_job_duration_seconds_count{outcome=\"succeeded\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        value("kotadb_job_duration_seconds_sum{outcome=\"succeeded\"}").is_some_and(|s| s > 0.0),
+        "{text}"
+    );
+    assert_eq!(
+        value("kotadb_job_duration_seconds_bucket{outcome=\"succeeded\",le=\"+Inf\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value("kotadb_webhook_deliveries_total{outcome=\"unauthorized\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE kotadb_job_duration_seconds histogram"),
+        "{text}"
+    );
+    assert!(text.contains("kotadb_actor_restarts 0"), "{text}");
+}

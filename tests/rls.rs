@@ -96,6 +96,11 @@ const TABLES: &[Table] = &[
         key: "t.id::text",
         organization: "t.organization_id",
     },
+    Table {
+        name: "usage_hourly",
+        key: "t.hour_start::text || '/' || t.subject || '/' || t.endpoint",
+        organization: "t.organization_id",
+    },
 ];
 
 /// The owner's alone: the side table of the SQL-editor keys, sqlx's bookkeeping, and the
@@ -104,6 +109,8 @@ const PRIVATE_TABLES: &[&str] = &[
     "api_key_pending_digests",
     "_sqlx_migrations",
     "index_updates",
+    "upkeep_state",
+    "upkeep_alerts",
 ];
 
 async fn migrated(database: &TestDatabase) -> PgPool {
@@ -170,6 +177,9 @@ async fn seed(pool: &PgPool, name: &str) -> Tenant {
             VALUES ('{key}', '{user}', '{org}', '/search', 'GET', 200, 12);
         INSERT INTO token_usage (api_key_id, organization_id, repository_id, job_id, usage_type, tokens_used)
             VALUES ('{key}', '{org}', '{repo}', '{job}', 'indexing', 1000);
+        INSERT INTO usage_hourly (hour_start, organization_id, subject, endpoint, requests,
+                client_errors, server_errors, total_response_ms, max_response_ms)
+            VALUES (date_trunc('hour', now()), '{org}', 'key:{key}', '/search', 1, 0, 0, 12, 12);
         "#
     );
     sqlx::raw_sql(AssertSqlSafe(sql))

@@ -35,6 +35,36 @@ pub struct ActorsConfig {
     pub call_timeout: Duration,
     /// Worker name given to `JobQueue::claim`.
     pub worker_id: String,
+    /// When the `SchedulerActor` runs upkeep rounds (if the tree was given an upkeep).
+    pub upkeep: UpkeepSchedule,
+}
+
+/// The upkeep's periods. A round runs every `tick` (the alert checks); it also rolls
+/// usage up when `roll_up_every` has passed since the last roll-up this instance saw
+/// done, and deletes expired records when `retention_every` has. The first round runs
+/// one `tick` after start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpkeepSchedule {
+    pub tick: Duration,
+    pub roll_up_every: Duration,
+    pub retention_every: Duration,
+}
+
+impl UpkeepSchedule {
+    /// The defaults the service's settings (`KOTADB_UPKEEP_*_SECS`) take from here.
+    pub const DEFAULT_TICK_SECS: u64 = 60;
+    pub const DEFAULT_ROLL_UP_SECS: u64 = 3_600;
+    pub const DEFAULT_RETENTION_SECS: u64 = 86_400;
+}
+
+impl Default for UpkeepSchedule {
+    fn default() -> Self {
+        Self {
+            tick: Duration::from_secs(Self::DEFAULT_TICK_SECS),
+            roll_up_every: Duration::from_secs(Self::DEFAULT_ROLL_UP_SECS),
+            retention_every: Duration::from_secs(Self::DEFAULT_RETENTION_SECS),
+        }
+    }
 }
 
 impl ActorsConfig {
@@ -62,6 +92,7 @@ impl Default for ActorsConfig {
             idle_after: Duration::from_secs(10 * 60),
             call_timeout: Duration::from_secs(10),
             worker_id: "kotadb".to_string(),
+            upkeep: UpkeepSchedule::default(),
         }
     }
 }

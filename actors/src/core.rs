@@ -84,6 +84,7 @@ pub(crate) struct RunningJob {
 impl RunningJob {
     /// Registers `job` as running. Called by the poller only.
     pub fn start(core: std::sync::Arc<Core>, job: Job) -> Self {
+        core.settle.counters.claimed(&job.id);
         core.running
             .lock()
             .expect("running lock")

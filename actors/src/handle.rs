@@ -11,7 +11,7 @@ use crate::config::ActorsConfig;
 use crate::core::Core;
 use crate::error::ActorError;
 use crate::messages::{PollerMsg, RootMsg, SupervisorMsg};
-use crate::ports::{JobQueue, RepoKey, RepoWork};
+use crate::ports::{JobQueue, RepoKey, RepoWork, Upkeep};
 use crate::published::{Published, SnapshotRx};
 use crate::root::{children, RootSupervisor};
 use crate::settle::Settle;
@@ -42,18 +42,31 @@ impl<W: RepoWork> Actors<W> {
         queue: Arc<dyn JobQueue>,
         config: ActorsConfig,
     ) -> Result<Self, ActorError> {
+        Self::start_with_upkeep(work, queue, None, config).await
+    }
+
+    /// [`Actors::start`], plus a SchedulerActor running `upkeep` rounds on
+    /// `config.upkeep`'s schedule when one is given.
+    pub async fn start_with_upkeep(
+        work: Arc<W>,
+        queue: Arc<dyn JobQueue>,
+        upkeep: Option<Arc<dyn Upkeep>>,
+        config: ActorsConfig,
+    ) -> Result<Self, ActorError> {
         let config = Arc::new(config);
+        let with_upkeep = upkeep.is_some();
         let shared = Arc::new(Shared {
             core: Arc::new(Core::new(Settle::new(queue, config.clone()))),
             work,
             readers: Default::default(),
             supervisor: Default::default(),
             poller: Default::default(),
+            upkeep,
         });
         let (root, _join) = Actor::spawn(
             None,
             RootSupervisor::<W>::new(),
-            (shared.clone(), config.clone(), children::<W>()),
+            (shared.clone(), config.clone(), children::<W>(with_upkeep)),
         )
         .await
         .map_err(|error| {
@@ -150,9 +163,14 @@ impl<W: RepoWork> Actors<W> {
     }
 
     /// Actor restarts so far (RepoActor respawns after a crash, plus restarts of the
-    /// RepoSupervisor or the poller), for /metrics.
+    /// RepoSupervisor, the poller or the scheduler), for /metrics.
     pub fn restarts(&self) -> u64 {
         self.shared.core.restarts.load(Ordering::Acquire)
+    }
+
+    /// Outcomes this tree wrote and how long the attempts took, for /metrics.
+    pub fn job_stats(&self) -> crate::settle::JobStats {
+        self.shared.core.settle.counters.snapshot()
     }
 
     /// Jobs claimed and not finished.

@@ -1,15 +1,17 @@
 //! KotaDB's supervision tree, on [ractor] 0.16, over small ports.
 //!
 //! ```text
-//! RootSupervisor            restarts its two children with backoff
+//! RootSupervisor            restarts its children with backoff
 //! ├── RepoSupervisor        registry repo → RepoActor, restart policy, parking, idle sweep
 //! │   └── RepoActor × N     one per repository: load, run its jobs in order, publish snapshots
-//! └── JobPollerActor        claims jobs (≤ max_concurrent_jobs running), dispatches them
+//! ├── JobPollerActor        claims jobs (≤ max_concurrent_jobs running), dispatches them
+//! └── SchedulerActor        upkeep rounds over the [`Upkeep`] port (when given one)
 //! ```
 //!
 //! # Layout
 //! Modules from the bottom up; each depends only on those above it in this list.
-//! - [`ports`]: the traits the root package implements ([`RepoWork`], [`JobQueue`]).
+//! - [`ports`]: the traits the root package implements ([`RepoWork`], [`JobQueue`],
+//!   [`Upkeep`]).
 //! - `config`, `error`, [`policy`]: settings, errors, the restart policy as pure
 //!   functions (retry backoff, crash window, parking).
 //! - `settle`: the only writer of job outcomes.
@@ -17,7 +19,8 @@
 //! - `published`: the watch channel contents readers use.
 //! - `messages`: every actor's messages.
 //! - `shared`: the generic shared state and who writes what.
-//! - `repo_actor`, `repo_supervisor`, `poller`, `root`: the actors, named for their job;
+//! - `repo_actor`, `repo_supervisor`, `poller`, `scheduler`, `root`: the actors, named
+//!   for their job;
 //!   `root` declares its children as specs.
 //! - [`Actors`] (`handle`): the cloneable handle the HTTP layer holds.
 //!
@@ -47,7 +50,7 @@
 //! publishes its snapshot; only the RepoSupervisor spawns or stops RepoActors.
 //!
 //! Architecture invariant: the crate depends on nothing else of KotaDB; it sees the world
-//! through [`RepoWork`] and [`JobQueue`] only.
+//! through [`RepoWork`], [`JobQueue`] and [`Upkeep`] only.
 //!
 //! Needs panic unwinding: with `panic = "abort"` a panicking indexer takes the process down.
 
@@ -64,11 +67,15 @@ mod published;
 mod repo_actor;
 mod repo_supervisor;
 mod root;
+mod scheduler;
 mod settle;
+pub use settle::{DurationHistogram, JobStats};
 mod shared;
 
 pub use access::AccessActors;
-pub use config::ActorsConfig;
+pub use config::{ActorsConfig, UpkeepSchedule};
 pub use error::ActorError;
 pub use handle::Actors;
-pub use ports::{Cancel, Job, JobQueue, Outcome, QueueError, RepoKey, RepoWork};
+pub use ports::{
+    Cancel, Chores, Job, JobQueue, Outcome, QueueError, RepoKey, RepoWork, Round, Upkeep,
+};

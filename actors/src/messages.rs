@@ -41,6 +41,11 @@ pub(crate) enum PollerMsg {
     Shutdown(Duration, RpcReplyPort<Vec<String>>),
 }
 
+pub(crate) enum SchedulerMsg {
+    /// Run an upkeep round now (each round schedules the next).
+    Tick,
+}
+
 pub(crate) enum RootMsg {
     /// Start the child at this index of the root's child specs again.
     Restart(usize),

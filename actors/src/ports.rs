@@ -138,3 +138,30 @@ pub trait JobQueue: Send + Sync + 'static {
         None
     }
 }
+
+/// The chores an upkeep round is asked to do (alert checks run every round).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Chores {
+    /// Roll usage records up into hourly summaries.
+    pub roll_up: bool,
+    /// Delete records older than their retention period.
+    pub retention: bool,
+}
+
+/// What a round did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Round {
+    /// This instance ran the round.
+    Ran,
+    /// Another instance runs the upkeep right now (it holds the lock); nothing was done.
+    Skipped,
+}
+
+/// Periodic upkeep (roll-ups, retention, alert checks), run by the `SchedulerActor`.
+/// Implementations let one instance at a time run a round (on Postgres an advisory
+/// lock) and answer [`Round::Skipped`] on the others.
+#[async_trait]
+pub trait Upkeep: Send + Sync + 'static {
+    /// One round at wall-clock `now` (passed in, so tests control it).
+    async fn run_round(&self, now: std::time::SystemTime, chores: Chores) -> Result<Round, String>;
+}

@@ -19,6 +19,7 @@ use crate::policy::{backoff, CrashRecord};
 use crate::poller::JobPollerActor;
 use crate::ports::RepoWork;
 use crate::repo_supervisor::RepoSupervisor;
+use crate::scheduler::SchedulerActor;
 use crate::shared::Shared;
 
 /// Spawns one child linked to the root (the last argument) and returns its cell.
@@ -35,9 +36,9 @@ pub(crate) struct ChildSpec<W: RepoWork> {
 }
 
 /// The root's children, in start order: the RepoSupervisor first, since the poller
-/// dispatches to it.
-pub(crate) fn children<W: RepoWork>() -> Vec<ChildSpec<W>> {
-    vec![
+/// dispatches to it; the SchedulerActor last, when the tree has an upkeep.
+pub(crate) fn children<W: RepoWork>(with_upkeep: bool) -> Vec<ChildSpec<W>> {
+    let mut specs = vec![
         ChildSpec {
             name: "repo_supervisor",
             spawn: |shared, config, root| {
@@ -68,7 +69,25 @@ pub(crate) fn children<W: RepoWork>() -> Vec<ChildSpec<W>> {
                 })
             },
         },
-    ]
+    ];
+    if with_upkeep {
+        specs.push(ChildSpec {
+            name: "scheduler",
+            spawn: |shared, config, root| {
+                Box::pin(async move {
+                    let (actor, _) = Actor::spawn_linked(
+                        None,
+                        SchedulerActor::<W>::new(),
+                        (shared, config),
+                        root,
+                    )
+                    .await?;
+                    Ok(actor.get_cell())
+                })
+            },
+        });
+    }
+    specs
 }
 
 pub(crate) struct RootSupervisor<W>(PhantomData<fn() -> W>);

@@ -10,7 +10,7 @@ use ractor::ActorRef;
 
 use crate::core::Core;
 use crate::messages::{PollerMsg, SupervisorMsg};
-use crate::ports::{RepoKey, RepoWork};
+use crate::ports::{RepoKey, RepoWork, Upkeep};
 use crate::published::ReaderEntry;
 
 /// Everything the handle, the supervisor and the poller share.
@@ -20,6 +20,8 @@ pub(crate) struct Shared<W: RepoWork> {
     pub readers: DashMap<RepoKey, ReaderEntry<W>>,
     pub supervisor: RwLock<Option<ActorRef<SupervisorMsg<W>>>>,
     pub poller: RwLock<Option<ActorRef<PollerMsg>>>,
+    /// The upkeep the SchedulerActor runs (None: no scheduler in this tree).
+    pub upkeep: Option<Arc<dyn Upkeep>>,
 }
 
 impl<W: RepoWork> Shared<W> {

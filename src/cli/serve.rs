@@ -46,9 +46,20 @@ pub async fn build(
     let queue = Arc::new(StoreQueue {
         store: Arc::clone(&store),
     });
-    let actors = Actors::start(work, queue, args.actors(crate::settings::worker_id()))
-        .await
-        .context("starting the actors")?;
+    let upkeep: Option<Arc<dyn kotadb_actors::Upkeep>> = args.upkeep_enabled().then(|| {
+        Arc::new(crate::upkeep::StoreUpkeep::new(
+            Arc::clone(&store),
+            args.upkeep(),
+        )) as Arc<dyn kotadb_actors::Upkeep>
+    });
+    let actors = Actors::start_with_upkeep(
+        work,
+        queue,
+        upkeep,
+        args.actors(crate::settings::worker_id()),
+    )
+    .await
+    .context("starting the actors")?;
     let service = Arc::new(Service::new(
         Arc::clone(&store),
         Workers::Actors(actors),
@@ -62,6 +73,7 @@ pub async fn build(
             args.text_cache_mb << 20,
         ))),
     ));
+    service.spawn_database_probe(crate::service::DATABASE_PROBE_EVERY);
     Ok(Parts {
         service,
         store,

@@ -196,6 +196,11 @@ pub async fn require_key(
     next: Next,
 ) -> Response {
     let started = Instant::now();
+    if state.service.database_down() {
+        // Known down: answer now rather than after the pool's connect timeout.
+        return ApiError::unavailable("the database is unreachable; retry shortly", 2)
+            .into_response();
+    }
     let (caller, limits) = match state.auth.authenticate(request.headers()).await {
         Ok(found) => found,
         Err(error) => return error.into_response(),

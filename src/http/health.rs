@@ -87,7 +87,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         ),
         (
             "kotadb_actor_restarts",
-            "Repository actor restarts since start.",
+            "Actor restarts since start: repository actors, and the supervisor, poller and scheduler.",
             report.restarts as f64,
         ),
         (
@@ -118,8 +118,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                 / 1e9,
         ),
     ];
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&gauges),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], {
+        let mut text = state.metrics.render(&gauges);
+        if let Some(actors) = service.actors() {
+            text.push_str(&super::metrics::render_jobs(&actors.job_stats()));
+        }
+        text
+    })
 }

@@ -26,9 +26,19 @@ pub struct Metrics {
     requests: DashMap<(String, String, u16), AtomicU64>,
     latency: DashMap<String, RouteStats>,
     rate_limited: AtomicU64,
+    /// GitHub webhook deliveries by outcome (queued, coalesced, duplicate, ignored, pong,
+    /// unauthorized, bad_request, error).
+    webhooks: DashMap<&'static str, AtomicU64>,
 }
 
 impl Metrics {
+    pub fn webhook_delivery(&self, outcome: &'static str) {
+        self.webhooks
+            .entry(outcome)
+            .or_default()
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn rate_limited(&self) {
         self.rate_limited.fetch_add(1, Ordering::Relaxed);
     }
@@ -104,6 +114,19 @@ impl Metrics {
             "kotadb_rate_limited_total {}",
             self.rate_limited.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP kotadb_webhook_deliveries_total GitHub webhook deliveries by outcome."
+        );
+        let _ = writeln!(out, "# TYPE kotadb_webhook_deliveries_total counter");
+        for entry in self.webhooks.iter() {
+            let _ = writeln!(
+                out,
+                "kotadb_webhook_deliveries_total{{outcome=\"{}\"}} {}",
+                entry.key(),
+                entry.value().load(Ordering::Relaxed)
+            );
+        }
         for (name, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}");
             let _ = writeln!(out, "# TYPE {name} gauge");
@@ -147,4 +170,51 @@ pub async fn record(
         started.elapsed().as_secs_f64(),
     );
     response
+}
+
+/// The job counters of this instance's supervision tree, in the Prometheus text format:
+/// outcomes written and the duration of claimed attempts, from claim to outcome.
+pub fn render_jobs(stats: &kotadb_actors::JobStats) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP kotadb_job_outcomes_total Job outcomes written by this instance."
+    );
+    let _ = writeln!(out, "# TYPE kotadb_job_outcomes_total counter");
+    for (outcome, count) in &stats.outcomes {
+        let _ = writeln!(
+            out,
+            "kotadb_job_outcomes_total{{outcome=\"{outcome}\"}} {count}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP kotadb_job_duration_seconds Claimed attempts, from claim to outcome, by outcome."
+    );
+    let _ = writeln!(out, "# TYPE kotadb_job_duration_seconds histogram");
+    for histogram in &stats.durations {
+        let outcome = histogram.outcome;
+        for (bound, count) in &histogram.buckets {
+            let _ = writeln!(
+                out,
+                "kotadb_job_duration_seconds_bucket{{outcome=\"{outcome}\",le=\"{bound}\"}} {count}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "kotadb_job_duration_seconds_bucket{{outcome=\"{outcome}\",le=\"+Inf\"}} {}",
+            histogram.count
+        );
+        let _ = writeln!(
+            out,
+            "kotadb_job_duration_seconds_sum{{outcome=\"{outcome}\"}} {}",
+            histogram.sum_seconds
+        );
+        let _ = writeln!(
+            out,
+            "kotadb_job_duration_seconds_count{{outcome=\"{outcome}\"}} {}",
+            histogram.count
+        );
+    }
+    out
 }

@@ -46,7 +46,7 @@ pub async fn github(
         .await
         .map_err(|_| too_large())?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let reply = state
+    let result = state
         .service
         .github_webhook(WebhookDelivery {
             repository_id: &repository_id,
@@ -55,14 +55,26 @@ pub async fn github(
             signature: header("x-hub-signature-256"),
             body: &body,
         })
-        .await
-        .map_err(|error| match error {
-            WebhookError::Unauthorized => ApiError::unauthorized(error.to_string()),
-            WebhookError::BadRequest(message) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
-            }
-            WebhookError::Service(error) => error.into(),
-        })?;
+        .await;
+    state.metrics.webhook_delivery(match &result {
+        Ok(WebhookReply::Pong { .. }) => "pong",
+        Ok(WebhookReply::Queued {
+            coalesced: true, ..
+        }) => "coalesced",
+        Ok(WebhookReply::Queued { .. }) => "queued",
+        Ok(WebhookReply::Duplicate { .. }) => "duplicate",
+        Ok(WebhookReply::Ignored { .. }) => "ignored",
+        Err(WebhookError::Unauthorized) => "unauthorized",
+        Err(WebhookError::BadRequest(_)) => "bad_request",
+        Err(WebhookError::Service(_)) => "error",
+    });
+    let reply = result.map_err(|error| match error {
+        WebhookError::Unauthorized => ApiError::unauthorized(error.to_string()),
+        WebhookError::BadRequest(message) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        }
+        WebhookError::Service(error) => error.into(),
+    })?;
     let status = match reply {
         WebhookReply::Pong { .. } | WebhookReply::Duplicate { .. } => StatusCode::OK,
         WebhookReply::Queued { .. } | WebhookReply::Ignored { .. } => StatusCode::ACCEPTED,

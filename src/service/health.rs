@@ -28,11 +28,53 @@ pub struct HealthReport {
 /// How long `/health` waits for the database before calling it down.
 const PROBE_DEADLINE: Duration = Duration::from_secs(2);
 
+/// How often `serve` probes the database for [`Service::database_down`].
+pub const DATABASE_PROBE_EVERY: Duration = Duration::from_secs(1);
+
 impl Service {
+    /// Whether the last probe of the database failed: requests that need it are then
+    /// refused at once (a JSON 503) instead of each waiting out the pool's connect
+    /// timeout. Cleared by the first probe that succeeds.
+    pub fn database_down(&self) -> bool {
+        self.database_down
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn record_database(&self, up: bool) {
+        let was_down = self
+            .database_down
+            .swap(!up, std::sync::atomic::Ordering::AcqRel);
+        match (was_down, up) {
+            (false, false) => {
+                tracing::error!("the database is unreachable; refusing requests that need it")
+            }
+            (true, true) => tracing::info!("the database is reachable again"),
+            _ => {}
+        }
+    }
+
+    /// Pings the database every `every` (within the probe deadline) for as long as the
+    /// service lives, keeping [`Service::database_down`] current.
+    pub fn spawn_database_probe(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let service = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let Some(service) = service.upgrade() else {
+                    return;
+                };
+                let ping = tokio::time::timeout(PROBE_DEADLINE, service.store.ping()).await;
+                service.record_database(matches!(ping, Ok(Ok(()))));
+                drop(service);
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+
     pub async fn health(&self) -> HealthReport {
         let started = Instant::now();
         let ping = tokio::time::timeout(PROBE_DEADLINE, self.store.ping()).await;
         let database_latency = matches!(ping, Ok(Ok(()))).then(|| started.elapsed());
+        self.record_database(database_latency.is_some());
         let queue = match database_latency {
             Some(_) => self.store.queue_depth().await.unwrap_or_default(),
             None => QueueDepth::default(),

@@ -28,7 +28,7 @@ mod webhooks;
 
 pub use files::{FileView, RecentFile};
 pub use graph::ChangeImpact;
-pub use health::{HealthReport, ParkedRepository};
+pub use health::{HealthReport, ParkedRepository, DATABASE_PROBE_EVERY};
 pub use keys::{CreateKeyBody, CreatedKeyView, KeyList, KeyView};
 pub use repositories::{default_name, CreatedRepository, RepositoryView};
 pub use webhooks::{
@@ -115,6 +115,8 @@ pub struct Service {
     settings: ServiceSettings,
     data: DataDir,
     started: Instant,
+    /// The last database probe failed (see `health::Service::spawn_database_probe`).
+    database_down: std::sync::atomic::AtomicBool,
 }
 
 impl Service {
@@ -133,6 +135,7 @@ impl Service {
             settings,
             data,
             started: Instant::now(),
+            database_down: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

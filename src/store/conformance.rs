@@ -27,6 +27,9 @@ pub(crate) async fn run_all(store: &dyn Store) {
     a_large_batch_round_trips_exactly(store).await;
     a_reader_during_an_unfinished_update_sees_the_old_commit(store).await;
     webhook_deliveries_dedupe_coalesce_and_follow_their_job(store).await;
+    usage_rolls_up_by_hour_idempotently_and_retention_keeps_what_is_not_rolled_up(store).await;
+    retention_deletes_only_settled_old_events_and_deliveries(store).await;
+    vitals_count_the_queue_and_alerts_open_once(store).await;
 }
 
 /// Supabase users (`auth.users` ids) the suite makes members; a backend with a real
@@ -1383,4 +1386,359 @@ pub(crate) async fn a_running_job_and_its_queued_sibling(store: &dyn Store) -> S
         .unwrap();
     assert_eq!(claim.job.id, first.id);
     second.id
+}
+
+fn at(text: &str) -> Timestamp {
+    Timestamp::parse(text).unwrap()
+}
+
+fn usage_of(
+    org: &OrganizationId,
+    user: Option<&str>,
+    endpoint: &str,
+    status: u16,
+    ms: u32,
+    when: &str,
+) -> UsageEvent {
+    UsageEvent {
+        key_id: None,
+        user_id: user.map(str::to_string),
+        organization: org.clone(),
+        endpoint: endpoint.to_string(),
+        method: "GET".to_string(),
+        status,
+        response_ms: ms,
+        at: at(when),
+    }
+}
+
+fn hour(start: &str, subject: &str, endpoint: &str, counts: [u64; 4], max: u32) -> UsageHour {
+    UsageHour {
+        hour_start: at(start),
+        subject: subject.to_string(),
+        endpoint: endpoint.to_string(),
+        requests: counts[0],
+        client_errors: counts[1],
+        server_errors: counts[2],
+        total_response_ms: counts[3],
+        max_response_ms: max,
+    }
+}
+
+/// Hours in 2020, long before any other record of the suite, with `now` passed in.
+async fn usage_rolls_up_by_hour_idempotently_and_retention_keeps_what_is_not_rolled_up(
+    store: &dyn Store,
+) {
+    let acme = org(store, "upkeep-usage").await;
+    let [one, two] = MEMBER_USER_IDS;
+    let (u1, u2) = (format!("user:{one}"), format!("user:{two}"));
+    store
+        .record_usage(&[
+            usage_of(&acme, Some(one), "/search", 200, 10, "2020-01-01T10:05:00Z"),
+            usage_of(&acme, Some(one), "/search", 404, 30, "2020-01-01T10:30:00Z"),
+            usage_of(
+                &acme,
+                Some(one),
+                "/files",
+                500,
+                5,
+                "2020-01-01T10:59:59.999Z",
+            ),
+            usage_of(&acme, Some(two), "/search", 200, 7, "2020-01-01T11:00:00Z"),
+            usage_of(&acme, None, "/search", 200, 2, "2020-01-01T11:15:00Z"),
+            usage_of(&acme, Some(one), "/search", 200, 1, "2020-01-01T12:10:00Z"),
+        ])
+        .await
+        .unwrap();
+    let day = || {
+        let acme = acme.clone();
+        async move {
+            store
+                .usage_hours(
+                    &acme,
+                    at("2020-01-01T00:00:00Z"),
+                    at("2020-01-02T00:00:00Z"),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    // Nothing rolled up yet: retention keeps every raw record.
+    let nothing = Retention {
+        usage_before: at("2030-01-01T00:00:00Z"),
+        job_events_before: at("2000-01-01T00:00:00Z"),
+        deliveries_before: at("2000-01-01T00:00:00Z"),
+    };
+    assert_eq!(store.delete_expired(&nothing).await.unwrap().usage, 0);
+
+    // At 12:30 the hours 10 and 11 are complete; 12 is not.
+    let rolled = store
+        .roll_up_usage(at("2020-01-01T12:30:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(rolled.rolled_up_to, Some(at("2020-01-01T12:00:00Z")));
+    let expected = vec![
+        hour("2020-01-01T10:00:00Z", &u1, "/files", [1, 0, 1, 5], 5),
+        hour("2020-01-01T10:00:00Z", &u1, "/search", [2, 1, 0, 40], 30),
+        hour(
+            "2020-01-01T11:00:00Z",
+            "anonymous",
+            "/search",
+            [1, 0, 0, 2],
+            2,
+        ),
+        hour("2020-01-01T11:00:00Z", &u2, "/search", [1, 0, 0, 7], 7),
+    ];
+    assert_eq!(day().await, expected);
+    // Rolling the same hours again gives the same totals.
+    store
+        .roll_up_usage(at("2020-01-01T12:30:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(day().await, expected, "a roll-up is idempotent");
+    // An earlier `now` never moves the watermark back.
+    let earlier = store
+        .roll_up_usage(at("2020-01-01T11:30:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(earlier.rolled_up_to, Some(at("2020-01-01T12:00:00Z")));
+    assert_eq!(day().await, expected);
+
+    // A late batch for 11:00 is counted when the last hours are rolled again.
+    store
+        .record_usage(&[usage_of(
+            &acme,
+            Some(two),
+            "/search",
+            200,
+            3,
+            "2020-01-01T11:30:00Z",
+        )])
+        .await
+        .unwrap();
+    store
+        .roll_up_usage(at("2020-01-01T13:10:00Z"))
+        .await
+        .unwrap();
+    let expected = vec![
+        hour("2020-01-01T10:00:00Z", &u1, "/files", [1, 0, 1, 5], 5),
+        hour("2020-01-01T10:00:00Z", &u1, "/search", [2, 1, 0, 40], 30),
+        hour(
+            "2020-01-01T11:00:00Z",
+            "anonymous",
+            "/search",
+            [1, 0, 0, 2],
+            2,
+        ),
+        hour("2020-01-01T11:00:00Z", &u2, "/search", [2, 0, 0, 10], 7),
+        hour("2020-01-01T12:00:00Z", &u1, "/search", [1, 0, 0, 1], 1),
+    ];
+    assert_eq!(day().await, expected);
+
+    // Retention: only records before the cutoff and outside the re-roll margin (the
+    // watermark, 13:00, less two hours) go: the three of 10:00.
+    let before = store.usage_count(&acme).await.unwrap();
+    let deleted = store.delete_expired(&nothing).await.unwrap();
+    assert_eq!(
+        deleted,
+        Deleted {
+            usage: 3,
+            job_events: 0,
+            deliveries: 0
+        }
+    );
+    assert_eq!(store.usage_count(&acme).await.unwrap(), before - 3);
+    let cutoff_first = Retention {
+        usage_before: at("2020-01-01T10:30:00Z"),
+        ..nothing
+    };
+    assert_eq!(store.delete_expired(&cutoff_first).await.unwrap().usage, 0);
+    // The summary outlives its raw records, and rolling again does not change it.
+    store
+        .roll_up_usage(at("2020-01-01T13:10:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(day().await, expected);
+    let other = org(store, "upkeep-usage-other").await;
+    assert!(store
+        .usage_hours(
+            &other,
+            at("2020-01-01T00:00:00Z"),
+            at("2020-01-02T00:00:00Z")
+        )
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn retention_deletes_only_settled_old_events_and_deliveries(store: &dyn Store) {
+    use crate::store::webhooks::*;
+    drain(store).await;
+    let acme = org(store, "upkeep-retention").await;
+    let done = repository(store, &acme, "https://example.com/upkeep/done").await;
+    let waiting = repository(store, &acme, "https://example.com/upkeep/waiting").await;
+    let push = DeliveryAction::Enqueue {
+        revision: "r1".to_string(),
+    };
+    let DeliveryOutcome::Queued { job_id: finished } = store
+        .record_delivery(&done.id, "old-1", "push", &push)
+        .await
+        .unwrap()
+    else {
+        panic!("a push queues a job")
+    };
+    let claim = store
+        .claim_job("upkeep", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claim.job.id, finished);
+    store
+        .finish_job(&claim.job.id, &claim.token, &JobOutcome::Succeeded)
+        .await
+        .unwrap();
+    let DeliveryOutcome::Queued { job_id: queued } = store
+        .record_delivery(&waiting.id, "new-1", "push", &push)
+        .await
+        .unwrap()
+    else {
+        panic!("a push queues a job")
+    };
+    let now = Timestamp::now();
+    let events = |id: String| {
+        let acme = acme.clone();
+        async move { store.job_events(&acme, &id).await.unwrap().len() }
+    };
+    assert!(events(finished.clone()).await > 0 && events(queued.clone()).await > 0);
+
+    // A cutoff an hour ago: the job finished after it, nothing of it goes.
+    let hour_ago = Retention {
+        usage_before: at("2000-01-01T00:00:00Z"),
+        job_events_before: crate::store::upkeep::shifted(now, -3600),
+        deliveries_before: crate::store::upkeep::shifted(now, -3600),
+    };
+    store.delete_expired(&hour_ago).await.unwrap();
+    assert!(events(finished.clone()).await > 0);
+    assert_eq!(
+        store.deliveries(&acme, &done.id, 10).await.unwrap().len(),
+        1
+    );
+
+    // A cutoff an hour ahead (the clock moved on): the finished job's events and its
+    // processed delivery go; the queued job keeps its events and its waiting delivery.
+    let hour_ahead = Retention {
+        job_events_before: crate::store::upkeep::shifted(now, 3600),
+        deliveries_before: crate::store::upkeep::shifted(now, 3600),
+        ..hour_ago
+    };
+    let deleted = store.delete_expired(&hour_ahead).await.unwrap();
+    assert!(
+        deleted.job_events >= 1 && deleted.deliveries >= 1,
+        "{deleted:?}"
+    );
+    assert_eq!(events(finished.clone()).await, 0);
+    assert!(events(queued.clone()).await > 0);
+    assert!(store
+        .deliveries(&acme, &done.id, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .deliveries(&acme, &waiting.id, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // The job itself stays (its row is the record of what ran).
+    assert!(store.job(&acme, &finished).await.unwrap().is_some());
+    drain(store).await;
+}
+
+async fn vitals_count_the_queue_and_alerts_open_once(store: &dyn Store) {
+    drain(store).await;
+    let acme = org(store, "upkeep-vitals").await;
+    let hour = Duration::from_secs(3600);
+    let now = Timestamp::now();
+    let start = store.vitals(now, hour, hour).await.unwrap();
+    let a = repository(store, &acme, "https://example.com/upkeep/vitals-a").await;
+    let b = repository(store, &acme, "https://example.com/upkeep/vitals-b").await;
+    let c = repository(store, &acme, "https://example.com/upkeep/vitals-c").await;
+    store
+        .enqueue_job(&a.id, JobType::FullIndex, None)
+        .await
+        .unwrap();
+    let failing = store
+        .claim_job("upkeep", Duration::from_secs(600))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .finish_job(
+            &failing.job.id,
+            &failing.token,
+            &JobOutcome::Failed {
+                error: "boom".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .enqueue_job(&b.id, JobType::FullIndex, None)
+        .await
+        .unwrap();
+    let running = store
+        .claim_job("upkeep", Duration::from_secs(600))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .enqueue_job(&c.id, JobType::FullIndex, None)
+        .await
+        .unwrap();
+
+    let now = Timestamp::now();
+    let seen = store.vitals(now, hour, hour).await.unwrap();
+    assert_eq!(seen.queued, start.queued + 1);
+    assert_eq!(seen.finished_recent, start.finished_recent + 1);
+    assert_eq!(seen.failed_recent, start.failed_recent + 1);
+    assert_eq!(seen.stuck, start.stuck, "running for less than an hour");
+    let later = crate::store::upkeep::shifted(now, 2 * 3600);
+    let seen_later = store.vitals(later, hour, hour).await.unwrap();
+    assert!(
+        seen_later.stuck > seen.stuck,
+        "running for two hours by then"
+    );
+    assert_eq!(
+        seen_later.failed_recent, 0,
+        "the failure is older than the window"
+    );
+
+    assert!(store
+        .open_alert("queue_depth", "9 queued", now)
+        .await
+        .unwrap());
+    assert!(!store
+        .open_alert("queue_depth", "10 queued", now)
+        .await
+        .unwrap());
+    assert!(store
+        .open_alert("stuck_jobs", "1 stuck", now)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.open_alerts().await.unwrap(),
+        vec!["queue_depth".to_string(), "stuck_jobs".to_string()]
+    );
+    assert!(store.close_alert("queue_depth").await.unwrap());
+    assert!(!store.close_alert("queue_depth").await.unwrap());
+    assert!(store.close_alert("stuck_jobs").await.unwrap());
+    assert!(store.open_alerts().await.unwrap().is_empty());
+
+    store
+        .finish_job(&running.job.id, &running.token, &JobOutcome::Succeeded)
+        .await
+        .unwrap();
+    drain(store).await;
 }

@@ -8,7 +8,9 @@
 //! - [`KeyStore`] (`keys`): organizations, their members and API keys.
 //! - [`LimitStore`] (`limits`): shared rate windows and usage records.
 //! - [`WebhookStore`] (`webhooks`): GitHub webhook deliveries and the jobs they queue.
-//! - [`Store`]: all six, plus what every backend has (`backend`, `ping`, `close`).
+//! - [`UpkeepStore`] (`upkeep`): the scheduler's one-at-a-time lock, usage roll-ups,
+//!   retention, the queue's vitals and open alerts.
+//! - [`Store`]: all seven, plus what every backend has (`backend`, `ping`, `close`).
 //! - `conformance` (tests): the behaviour every backend must show, written once over the
 //!   traits and run by each backend's own tests.
 //!
@@ -26,6 +28,7 @@ pub mod records;
 pub mod repositories;
 pub mod sqlite;
 pub mod time;
+pub mod upkeep;
 pub mod webhooks;
 
 pub use jobs::{
@@ -40,6 +43,7 @@ pub use records::{
 };
 pub use repositories::{NewRepository, Repository, RepositoryStatus, RepositoryStore};
 pub use time::Timestamp;
+pub use upkeep::{Deleted, Retention, RollUp, UpkeepLock, UpkeepStore, UsageHour, Vitals};
 pub use webhooks::{DeliveryAction, DeliveryOutcome, DeliveryRecord, WebhookStore, WebhookTarget};
 
 use async_trait::async_trait;
@@ -130,7 +134,15 @@ impl std::fmt::Display for RepositoryId {
 /// (`use crate::store::prelude::*`) to call their methods on a `dyn Store`.
 #[async_trait]
 pub trait Store:
-    RepositoryStore + IndexStore + JobStore + KeyStore + LimitStore + WebhookStore + Send + Sync
+    RepositoryStore
+    + IndexStore
+    + JobStore
+    + KeyStore
+    + LimitStore
+    + WebhookStore
+    + UpkeepStore
+    + Send
+    + Sync
 {
     /// Which database this is (`sqlite`, `postgres`), for `/health`.
     fn backend(&self) -> &'static str;
@@ -155,6 +167,7 @@ pub trait Store:
 /// The store traits, to call their methods on an `Arc<dyn Store>`.
 pub mod prelude {
     pub use super::{
-        IndexStore, JobStore, KeyStore, LimitStore, RepositoryStore, Store, WebhookStore,
+        IndexStore, JobStore, KeyStore, LimitStore, RepositoryStore, Store, UpkeepStore,
+        WebhookStore,
     };
 }

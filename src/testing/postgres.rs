@@ -238,6 +238,29 @@ fn free_port() -> Result<u16, String> {
 }
 
 fn start_cluster() -> Result<Server, String> {
+    let files = init_cluster()?;
+    // A port found free may be taken before the server binds it: try a few.
+    let mut last_error = String::new();
+    for _ in 0..5 {
+        let port = free_port()?;
+        match start_postgres(&files, port) {
+            Ok((server, _child)) => return Ok(server),
+            Err(message) => last_error = message,
+        }
+    }
+    Err(last_error)
+}
+
+/// A cluster's binaries, user and files.
+struct ClusterFiles {
+    bin: PathBuf,
+    user: Option<(u32, u32)>,
+    base: PathBuf,
+    data: PathBuf,
+}
+
+/// `initdb` into a fresh temporary directory.
+fn init_cluster() -> Result<ClusterFiles, String> {
     let bin = postgres_bin_dir()?;
     let user = server_user()?;
     let nanos = std::time::SystemTime::now()
@@ -274,26 +297,27 @@ fn start_cluster() -> Result<Server, String> {
     if !status.success() {
         return Err(format!("initdb failed ({status}):\n{}", tail(&initdb_log)));
     }
-
-    // A port found free may be taken before the server binds it: try a few.
-    let mut last_error = String::new();
-    for _ in 0..5 {
-        let port = free_port()?;
-        match start_postgres(&bin, user, &base, &data, port) {
-            Ok(server) => return Ok(server),
-            Err(message) => last_error = message,
-        }
-    }
-    Err(last_error)
+    Ok(ClusterFiles {
+        bin,
+        user,
+        base,
+        data,
+    })
 }
 
+/// Starts `postgres` on `port` and waits until it accepts connections; returns the
+/// server and its process (the watchdog stops it once the test process is gone).
 fn start_postgres(
-    bin: &Path,
-    user: Option<(u32, u32)>,
-    base: &Path,
-    data: &Path,
+    files: &ClusterFiles,
     port: u16,
-) -> Result<Server, String> {
+) -> Result<(Server, std::process::Child), String> {
+    let ClusterFiles {
+        bin,
+        user,
+        base,
+        data,
+    } = files;
+    let user = *user;
     let log_path = base.join("postgres.log");
     let log = File::create(&log_path).map_err(|e| format!("create postgres.log: {e}"))?;
     let log_err = log.try_clone().map_err(|e| format!("postgres.log: {e}"))?;
@@ -374,10 +398,81 @@ rm -rf "$3""#,
         }
     }
     let base_url = url::Url::parse(&admin_url).map_err(|e| format!("{admin_url}: {e}"))?;
-    Ok(Server {
-        admin_url,
-        base: base_url,
-    })
+    Ok((
+        Server {
+            admin_url,
+            base: base_url,
+        },
+        child,
+    ))
+}
+
+/// A throwaway cluster of one test's own, which the test may stop and start again
+/// (to take the database away from a running instance). Always a local cluster, even
+/// with `DATABASE_URL_TEST` set: only a cluster this process started can be stopped.
+/// Stopped and removed like the shared one (the watchdog), and stopped when dropped.
+pub struct TestCluster {
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`: a superuser on the cluster's
+    /// default database; the same across stops and starts.
+    pub url: String,
+    files: ClusterFiles,
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl TestCluster {
+    /// `initdb` and start. Blocking; panics when no Postgres is available.
+    pub fn start() -> TestCluster {
+        let files = init_cluster().unwrap_or_else(|e| panic!("test Postgres unavailable: {e}"));
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            let port = free_port().unwrap_or_else(|e| panic!("{e}"));
+            match start_postgres(&files, port) {
+                Ok((server, child)) => {
+                    return TestCluster {
+                        url: server.admin_url,
+                        files,
+                        port,
+                        child: Some(child),
+                    }
+                }
+                Err(message) => last_error = message,
+            }
+        }
+        panic!("test Postgres: {last_error}")
+    }
+
+    /// Stops the server (fast shutdown: sessions are cut, as when a database goes away)
+    /// and waits until it has exited. Nothing listens on the port afterwards.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                // SAFETY: kill has no memory preconditions; pid is our own child.
+                unsafe { libc::kill(pid, libc::SIGINT) };
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the stopped server again, on the same port and data.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the cluster is running");
+        match start_postgres(&self.files, self.port) {
+            Ok((_, child)) => self.child = Some(child),
+            Err(message) => panic!("test Postgres did not start again: {message}"),
+        }
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// Runs statements, one by one, on one connection to `url`, on a thread of its own with a

@@ -315,6 +315,7 @@ pub fn test_config() -> ActorsConfig {
         idle_after: Duration::from_secs(3600),
         call_timeout: Duration::from_secs(5),
         worker_id: "test".into(),
+        upkeep: Default::default(),
     }
 }
 

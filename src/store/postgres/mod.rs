@@ -16,6 +16,7 @@ mod keys;
 mod limits;
 mod records;
 mod repositories;
+mod upkeep;
 mod webhooks;
 
 use super::*;
@@ -27,8 +28,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 /// Connections per instance: requests, workers and the indexer's batches share them.
 const POOL_SIZE: u32 = 16;
-/// How long opening (and later acquiring) a connection may take before giving up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long opening (and later acquiring) a connection may take before giving up. Short:
+/// while the database is unreachable, a request that has not yet learnt it (see
+/// `Service::database_down`) waits this long for its 503 (tests/database_outage.rs).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -289,6 +292,44 @@ mod tests {
         }
         crate::store::conformance::run_all(&store).await;
         store.close().await;
+    }
+
+    /// One upkeep at a time across instances: a second store (another instance) is
+    /// refused the lock while the first holds it, gets it once it is released, and gets
+    /// it too when the holder's guard is dropped without release (its session closes).
+    #[tokio::test]
+    async fn one_instance_at_a_time_holds_the_upkeep_lock() {
+        let database = TestDatabase::create();
+        let first = PostgresStore::open(&database.url).await.unwrap();
+        let second = PostgresStore::open(&database.url).await.unwrap();
+        let held = first
+            .try_upkeep_lock()
+            .await
+            .unwrap()
+            .expect("free at first");
+        assert!(second.try_upkeep_lock().await.unwrap().is_none());
+        assert!(
+            first.try_upkeep_lock().await.unwrap().is_none(),
+            "not per store"
+        );
+        held.release().await;
+        let held = second.try_upkeep_lock().await.unwrap().expect("released");
+        assert!(first.try_upkeep_lock().await.unwrap().is_none());
+        drop(held);
+        let mut again = None;
+        for _ in 0..50 {
+            again = first.try_upkeep_lock().await.unwrap();
+            if again.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        again
+            .expect("a dropped guard's session ends, and its lock with it")
+            .release()
+            .await;
+        first.close().await;
+        second.close().await;
     }
 
     /// The database itself refuses a second running job of one repository, whichever

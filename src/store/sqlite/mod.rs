@@ -5,6 +5,7 @@ mod jobs;
 mod keys;
 mod records;
 mod repositories;
+mod upkeep;
 mod webhooks;
 
 use super::*;
