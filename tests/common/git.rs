@@ -36,6 +36,11 @@ impl GitRepo {
         repo.git(["config", "core.autocrlf", "false"]);
         repo.git(["config", "core.symlinks", "true"]);
         repo.git(["config", "commit.gpgsign", "false"]);
+        // No automatic gc: after a commit of thousands of files git packs the loose
+        // objects in a detached background process, which races a `git clone` of the
+        // repository copying them ("failed to copy file … No such file or directory").
+        repo.git(["config", "gc.auto", "0"]);
+        repo.git(["config", "maintenance.auto", "false"]);
         repo
     }
 
@@ -219,6 +224,14 @@ impl Remotes {
             .output()
             .expect("running git clone");
         assert_success("git clone --bare", &output);
+        // Nor in the remote: a push would start a detached gc there, racing fetches.
+        for setting in [["gc.auto", "0"], ["receive.autogc", "false"]] {
+            let output = git_command(&bare)
+                .args(["config", setting[0], setting[1]])
+                .output()
+                .expect("running git config");
+            assert_success("git config", &output);
+        }
         format!("{}/{name}.git", self.base_url())
     }
 }
