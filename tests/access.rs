@@ -13,13 +13,7 @@ use serde_json::json;
 
 /// `kotadb keys create --tier TIER --org ORG` against the same data dir: the new key.
 fn create_key(kotadb: &Kotadb, tier: &str, org: &str) -> String {
-    let output = kotadb.cmd_ok(["keys", "create", "--tier", tier, "--org", org]);
-    let key = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let key = kotadb.create_key(&["--tier", tier, "--org", org]);
     assert!(
         key.starts_with(&format!("kota_{tier}_")),
         "no key printed: {key:?}"

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::database::sql;
 use common::try_http;
 use common::{GitRepo, Kotadb, Remotes, Server};
 use kotadb::testing::postgres::TestCluster;
@@ -14,40 +15,9 @@ use std::time::{Duration, Instant};
 /// Answers within this long while the database is down (the brief: under ~6 s).
 const FAST: Duration = Duration::from_secs(6);
 
-fn sql(url: &str, statement: &str) {
-    let (url, statement) = (url.to_string(), statement.to_string());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            use sqlx::Connection;
-            let mut connection = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
-                .execute(&mut connection)
-                .await
-                .unwrap_or_else(|e| panic!("{statement}: {e}"));
-        })
-    })
-    .join()
-    .unwrap()
-}
-
+/// `kotadb keys create --tier team` (serve prints no admin key on Postgres).
 fn team_key(kotadb: &Kotadb) -> String {
-    let output = kotadb
-        .command()
-        .env("DISABLE_SAAS_ENV_VALIDATION", "1")
-        .args(["keys", "create", "--tier", "team"])
-        .output()
-        .expect("running kotadb keys create");
-    common::assert_success("kotadb keys create", &output);
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
+    kotadb.create_key(&["--tier", "team"])
 }
 
 /// One timed request: (status, JSON body or Null, how long it took).

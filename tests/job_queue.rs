@@ -7,53 +7,16 @@
 
 mod common;
 
+use common::database::query;
 use common::rest::hits;
 use common::{GitRepo, Kotadb, Remotes, Server};
 use kotadb::testing::postgres::TestDatabase;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-/// Runs one query on the test database and returns the first column of every row as
-/// text (a thread of its own: the tests are synchronous).
-fn query(url: &str, sql: &str) -> Vec<String> {
-    let (url, sql) = (url.to_string(), sql.to_string());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            use sqlx::{Connection, Row};
-            let mut connection = sqlx::PgConnection::connect(&url).await.unwrap();
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .fetch_all(&mut connection)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            rows.iter()
-                .map(|row| row.get::<Option<String>, _>(0).unwrap_or_default())
-                .collect()
-        })
-    })
-    .join()
-    .unwrap()
-}
-
-/// `kotadb keys create --tier team` against the database: the new key (serve prints no
-/// admin key on Postgres).
+/// `kotadb keys create --tier team` (serve prints no admin key on Postgres).
 fn team_key(kotadb: &Kotadb) -> String {
-    let output = kotadb
-        .command()
-        .env("DISABLE_SAAS_ENV_VALIDATION", "1")
-        .args(["keys", "create", "--tier", "team"])
-        .output()
-        .expect("running kotadb keys create");
-    common::assert_success("kotadb keys create", &output);
-    let key = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let key = kotadb.create_key(&["--tier", "team"]);
     assert!(key.starts_with("kota_team_"), "no key printed: {key:?}");
     key
 }

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::database::{sql, with_db};
 use common::{http, GitRepo, Kotadb, Remotes, Reply, Server};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use kotadb::testing::postgres::TestDatabase;
@@ -104,40 +105,6 @@ fn hs256(claims: &Value, secret: &str) -> String {
     .unwrap()
 }
 
-/// Runs `work` with a connection to the test database, on a runtime of its own (the
-/// tests are synchronous; the server under test is another process).
-fn with_db<T, F>(url: &str, work: impl FnOnce(sqlx::PgConnection) -> F + Send + 'static) -> T
-where
-    T: Send + 'static,
-    F: std::future::Future<Output = T>,
-{
-    let url = url.to_string();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            use sqlx::Connection;
-            let connection = sqlx::PgConnection::connect(&url).await.unwrap();
-            work(connection).await
-        })
-    })
-    .join()
-    .unwrap()
-}
-
-/// Runs SQL on the test database.
-fn sql(url: &str, statements: &str) {
-    let statements = statements.to_string();
-    with_db(url, |mut connection| async move {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
-            .execute(&mut connection)
-            .await
-            .unwrap_or_else(|e| panic!("SQL failed: {e}"));
-    });
-}
-
 /// Everything two instances share: the database, the git base, the Supabase project.
 struct Saas {
     db: TestDatabase,
@@ -191,16 +158,7 @@ impl Saas {
     }
 
     fn key(&self, args: &[&str]) -> String {
-        let mut all = vec!["keys", "create"];
-        all.extend_from_slice(args);
-        let out = self.cli.cmd(&all);
-        common::assert_success("kotadb keys create", &out);
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap()
-            .trim()
-            .to_string()
+        self.cli.create_key(args)
     }
 
     fn new_user(&self) -> String {

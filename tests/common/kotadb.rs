@@ -146,6 +146,23 @@ impl Kotadb {
         output
     }
 
+    /// `kotadb keys create ARGS…` (`--tier` among them), asserting success: the new key,
+    /// the last line it printed.
+    #[track_caller]
+    pub fn create_key(&self, args: &[&str]) -> String {
+        let mut all = vec!["keys", "create"];
+        all.extend_from_slice(args);
+        let output = self.cmd_ok(&all);
+        let key = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        assert!(key.starts_with("kota_"), "no key printed: {key:?}");
+        key
+    }
+
     /// `kotadb index PATH`, asserting success; returns what it printed.
     #[track_caller]
     pub fn index(&self, path: impl AsRef<Path>) -> String {

@@ -3,6 +3,8 @@
 //! - [`GitRepo`] (`git.rs`): a throw-away git repository to write files into and commit,
 //!   driven by the `git` command line (isolated from the user's and the system's git
 //!   config); [`Remotes`]: bare clones of them under a `file://` git base.
+//! - `database.rs`: SQL on a test Postgres database ([`database::sql`], [`database::query`],
+//!   [`database::with_db`]).
 //! - [`Kotadb`] (`kotadb.rs`): runs the real `kotadb` binary against a throw-away data
 //!   directory.
 //! - [`Server`] (`server.rs`): a running `kotadb serve` on a free loopback port, with
@@ -24,6 +26,7 @@
 //! not every helper is used by every test binary.
 #![allow(dead_code, unused_imports)]
 
+pub mod database;
 mod git;
 mod http;
 mod kotadb;

@@ -143,11 +143,7 @@ impl Server {
             let out = kotadb.cmd(["keys", "list", "--json"]);
             let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
             if listed["keys"].as_array().is_some_and(|k| k.is_empty()) {
-                let out = kotadb.cmd(["keys", "create", "--tier", "team", "--name", "admin"]);
-                admin_key = String::from_utf8_lossy(&out.stdout)
-                    .lines()
-                    .last()
-                    .map(|l| l.trim().to_string());
+                admin_key = Some(kotadb.create_key(&["--tier", "team", "--name", "admin"]));
             }
         }
         Server {
