@@ -59,21 +59,11 @@ CREATE FUNCTION public.is_job_member(job uuid) RETURNS boolean
     )
 $$;
 
-CREATE FUNCTION public.is_api_key_member(api_key uuid) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
-    AS $$
-    SELECT EXISTS (
-        SELECT 1 FROM public.api_keys k
-        JOIN public.organization_members m ON m.organization_id = k.organization_id
-        WHERE k.id = api_key AND m.user_id = auth.uid()
-    )
-$$;
-
 REVOKE ALL ON FUNCTION public.is_org_member(uuid), public.is_repository_member(uuid),
-    public.is_file_member(bigint), public.is_job_member(uuid), public.is_api_key_member(uuid)
+    public.is_file_member(bigint), public.is_job_member(uuid)
     FROM PUBLIC, anon;
 GRANT EXECUTE ON FUNCTION public.is_org_member(uuid), public.is_repository_member(uuid),
-    public.is_file_member(bigint), public.is_job_member(uuid), public.is_api_key_member(uuid)
+    public.is_file_member(bigint), public.is_job_member(uuid)
     TO authenticated, service_role;
 
 -- Every table of the schema.
